@@ -1,0 +1,337 @@
+# Connection reassembly: captured TLS reads and writes -> HTTP exchanges -> records.
+#
+# The eBPF front end and `llmspy replay` give the Tracker one CaptureEvent per SSL_read /
+# SSL_write (and a "close" when the connection ends). Per connection (pid + SSL*) it
+#   1. sniffs the first bytes of either direction to learn the protocol and which side the
+#      traced process is: a request line or the HTTP/2 client preface is sent by the client,
+#      a status line by the server (a traced TLS *server* reads the request: MACHINE.md);
+#   2. feeds both directions to an HTTP1Parser or HTTP2Parser, mapping send/recv to the
+#      request/response side by that role;
+#   3. routes the parser's message events to one Exchange per stream, which builds the record.
+# Time only enters with events (``ts``); nothing here reads a clock, so ``expire(now)`` takes
+# the front end's idea of now. Memory is bounded: sniff buffers, connection count and idle
+# time all have named limits.
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from ..record import Connection, Process
+from .capture import CLOSE, RECV, SEND, CaptureEvent
+from .events import REQUEST, RESPONSE, CallDone, CallStarted, HTTPEvent, Notice, Output, ProtocolError, RequestHead
+from .exchange import Exchange
+from .http1 import HTTP1Parser
+from .http2 import HTTP2Parser
+
+__all__ = ["Tracker", "Mute", "MODES", "wanted", "visible"]
+
+MODES = ("llm", "smart", "all")
+
+# Bytes needed to tell protocols apart: the HTTP/2 client preface is the longest marker.
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+SNIFF_BYTES = len(H2_PREFACE)
+# A request line's method token: RFC 9110 methods are short; 20 bytes covers extensions.
+_REQUEST_START = re.compile(rb"^[A-Z][A-Z0-9_-]{0,19} [^\s]")
+_STATUS_START = b"HTTP/1."
+# Connections tracked at once; the least recently used is flushed beyond this.
+MAX_CONNECTIONS = 4096
+# Idle connections are forgotten after this many seconds (open exchanges are flushed
+# incomplete). Long enough for a slow reasoning model's first token.
+IDLE_TIMEOUT_S = 600.0
+# Non-LLM, non-JSON response bytes after which a connection is muted in smart/llm modes:
+# bulk downloads are not worth copying out of the kernel.
+BULK_MUTE_BYTES = 1 << 20
+
+
+@dataclass(slots=True)
+class Mute(Output):
+    """Stop capturing this connection (front ends with a kernel mute map act on it)."""
+
+    conn: str
+    reason: str
+
+
+def wanted(record, mode: str) -> bool:
+    """Whether ``mode`` shows ``record``: "llm" only LLM calls; "smart" LLM calls plus
+    HTTP exchanges with a JSON request or response; "all" every exchange."""
+    if mode == "all" or record.kind == "llm":
+        return True
+    if mode == "llm":
+        return False
+    for headers in (record.request.headers, record.response.headers):
+        ct = headers.get("content-type", "").split(";")[0].strip().lower()
+        if ct == "application/json" or ct.endswith("+json"):
+            return True
+    return False
+
+
+def visible(event: Output, mode: str) -> bool:
+    """Whether ``mode`` shows an output event: notices always; a finished record when
+    ``wanted``; start and delta events for LLM calls (every exchange in "all" mode)."""
+    record = getattr(event, "record", None)
+    if record is None:
+        return True
+    if isinstance(event, CallDone):
+        return wanted(record, mode)
+    return record.kind == "llm" or mode == "all"
+
+
+def _sniff(data: bytes) -> tuple[str, str] | None:
+    """(protocol, sender) from a direction's first bytes: ("h2"|"h1", "client"|"server"),
+    ("none", "") when not HTTP, None when more bytes are needed."""
+    head = data[:SNIFF_BYTES]
+    if H2_PREFACE.startswith(head) or head.startswith(H2_PREFACE):
+        return ("h2", "client") if len(head) >= SNIFF_BYTES else None
+    if head.startswith(_STATUS_START):
+        return ("h1", "server")
+    if _STATUS_START.startswith(head):
+        return None
+    if _REQUEST_START.match(head):
+        return ("h1", "client")
+    if re.fullmatch(rb"[A-Z][A-Z0-9_-]{0,19}", head):
+        return None  # a method token still arriving
+    if len(head) >= 9 and _looks_like_h2_frame(head):
+        return ("h2-mid", "")
+    return ("none", "")
+
+
+def _looks_like_h2_frame(head: bytes) -> bool:
+    # RFC 9113 §4.1: 24-bit length, type, flags, R + 31-bit stream id. Mid-connection capture
+    # shows frames without the preface; accept known types with a plausible length.
+    length = int.from_bytes(head[0:3], "big")
+    return head[3] <= 0x09 and length <= (1 << 24) - 1 and (head[5] & 0x80) == 0
+
+
+@dataclass(slots=True)
+class _Conn:
+    key: str
+    connection: Connection
+    process: Process
+    last_ts: float
+    role: str | None = None  # traced process is "client" or "server"
+    protocol: str | None = None  # "h1", "h2", "none"
+    parser: HTTP1Parser | HTTP2Parser | None = None
+    sniffed: dict[str, bytearray] = field(default_factory=lambda: {SEND: bytearray(), RECV: bytearray()})
+    exchanges: dict[int, Exchange] = field(default_factory=dict)
+    pending: list = field(default_factory=list)  # (dir, data, ts, truncated) until sniffed
+    muted: bool = False
+    llm_seen: bool = False
+    bulk_bytes: int = 0  # bytes since the last finished exchange
+
+
+class Tracker:
+    """All connections of one capture. ``feed(CaptureEvent) -> list[Output]``.
+
+    ``mode`` ("llm", "smart", "all") filters which records come out; ``source`` is the record's
+    source ("ebpf", "replay"). Outputs: CallStarted / CallDelta for LLM calls (and for every
+    exchange in "all" mode), CallDone for wanted records, Notice, and Mute for connections
+    not worth capturing. Never raises on bad input.
+    """
+
+    def __init__(self, source: str = "replay", mode: str = "smart", max_body: int | None = None):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.source = source
+        self.mode = mode
+        self.max_body = max_body
+        self._conns: OrderedDict[str, _Conn] = OrderedDict()
+        self.stats = {"events": 0, "bytes": 0, "calls": 0, "records": 0, "protocol_errors": 0}
+
+    # -- input ------------------------------------------------------------------------------
+    def feed(self, ev: CaptureEvent) -> list[Output]:
+        self.stats["events"] += 1
+        if ev.dir == CLOSE:
+            return self.close(ev.conn, ev.ts)
+        c = self._conns.get(ev.conn)
+        out: list[Output] = []
+        if c is None:
+            out += self._evict()
+            c = self._conns[ev.conn] = _Conn(
+                key=ev.conn,
+                connection=Connection(id=ev.conn, server=ev.server),
+                process=Process(pid=ev.pid, tid=ev.tid, comm=ev.comm or None, exe=ev.exe),
+                last_ts=ev.ts,
+            )
+        else:
+            self._conns.move_to_end(ev.conn)
+        c.last_ts = ev.ts
+        if ev.server and not c.connection.server:
+            c.connection.server = ev.server
+        if c.muted or not ev.data:
+            return out
+        self.stats["bytes"] += len(ev.data)
+        if c.parser is None:
+            return out + self._sniff_feed(c, ev)
+        return out + self._parse(c, ev.dir, ev.data, ev.ts, ev.truncated)
+
+    def close(self, conn: str, ts: float) -> list[Output]:
+        """The connection ended: let the parser finish close-delimited bodies, then flush."""
+        c = self._conns.pop(conn, None)
+        if c is None:
+            return []
+        out: list[Output] = []
+        if c.parser is not None:
+            out += self._route(c, c.parser.close(None, ts))
+        for ex in list(c.exchanges.values()):
+            out += self._filter(c, ex.flush(ts))
+        return out
+
+    def close_pid(self, pid: int, ts: float) -> list[Output]:
+        """The process exited: close all its connections."""
+        out: list[Output] = []
+        for key in [k for k, c in self._conns.items() if c.process.pid == pid]:
+            out += self.close(key, ts)
+        return out
+
+    def flush(self, ts: float) -> list[Output]:
+        """End of input: close every connection; open exchanges come out incomplete."""
+        out: list[Output] = []
+        for key in list(self._conns):
+            out += self.close(key, ts)
+        return out
+
+    def expire(self, now: float) -> list[Output]:
+        """Close connections idle for more than IDLE_TIMEOUT_S seconds before ``now``."""
+        out: list[Output] = []
+        for key in [k for k, c in self._conns.items() if now - c.last_ts > IDLE_TIMEOUT_S]:
+            out += self.close(key, now)
+        return out
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._conns)
+
+    # -- internals --------------------------------------------------------------------------
+    def _evict(self) -> list[Output]:
+        out: list[Output] = []
+        while len(self._conns) >= MAX_CONNECTIONS:
+            key, c = next(iter(self._conns.items()))
+            out += self.close(key, c.last_ts)
+        return out
+
+    def _sniff_feed(self, c: _Conn, ev: CaptureEvent) -> list[Output]:
+        buf = c.sniffed[ev.dir]
+        buf += ev.data[: SNIFF_BYTES - len(buf)] if len(buf) < SNIFF_BYTES else b""
+        verdict = _sniff(bytes(buf))
+        if verdict is None:
+            # keep the whole data for replay into the parser once decided
+            c.pending.append((ev.dir, ev.data, ev.ts, ev.truncated))
+            return []
+        protocol, sender = verdict
+        if protocol == "none":
+            c.protocol = "none"
+            c.muted = True
+            return [Mute(c.key, "not HTTP")]
+        if protocol == "h2-mid":
+            protocol, role = "h2", "client"  # capture began mid-connection: assume we are the client
+        else:
+            role = sender if ev.dir == SEND else ("server" if sender == "client" else "client")
+        c.role = c.connection.role = role
+        c.protocol = protocol
+        c.connection.http_version = "2" if protocol == "h2" else "1.1"
+        if protocol == "h2":
+            preface = c.sniffed[ev.dir].startswith(H2_PREFACE[:1]) and sender == "client"
+            c.parser = HTTP2Parser(preface_seen=not preface)
+        else:
+            c.parser = HTTP1Parser()
+        out: list[Output] = []
+        pending, c.pending = c.pending + [(ev.dir, ev.data, ev.ts, ev.truncated)], []
+        for direction, data, ts, truncated in pending:
+            out += self._parse(c, direction, data, ts, truncated)
+        return out
+
+    def _side(self, c: _Conn, direction: str) -> str:
+        client_sends = (direction == SEND) == (c.role == "client")
+        return REQUEST if client_sends else RESPONSE
+
+    def _parse(self, c: _Conn, direction: str, data: bytes, ts: float, truncated: bool) -> list[Output]:
+        out: list[Output] = []
+        if truncated:
+            out.append(Notice(f"connection {c.key}: a {direction} call was truncated by the capture buffer"))
+        out += self._route(c, c.parser.feed(self._side(c, direction), data, ts))
+        c.bulk_bytes += len(data)
+        if c.bulk_bytes >= BULK_MUTE_BYTES and self.mode != "all" and not c.muted:
+            out += self._mute_bulk(c, ts)
+        return out
+
+    def _mute_bulk(self, c: _Conn, ts: float) -> list[Output]:
+        """Mute a connection moving bulk non-LLM, non-JSON data (a download through the
+        same TLS library): its open exchanges are flushed incomplete."""
+        for ex in c.exchanges.values():
+            if ex.record.kind == "llm" or any(
+                (ct or "").split(";")[0].strip().lower().endswith("json")
+                for ct in (ex.request_content_type, ex.response_content_type)
+            ):
+                return []
+        if c.llm_seen or not c.exchanges:
+            return []
+        c.muted = True
+        out: list[Output] = [Mute(c.key, "bulk non-JSON transfer")]
+        for ex in list(c.exchanges.values()):
+            out += self._filter(c, ex.flush(ts))
+        return out
+
+    def _route(self, c: _Conn, events: list[HTTPEvent]) -> list[Output]:
+        out: list[Output] = []
+        for ev in events:
+            if isinstance(ev, ProtocolError):
+                self.stats["protocol_errors"] += 1
+                out.append(Notice(f"connection {c.key} ({c.connection.server or 'unknown host'}): {ev.message}"))
+                if ev.stream_id in c.exchanges:
+                    out += self._filter(c, c.exchanges[ev.stream_id].flush(ev.ts))
+                continue
+            ex = c.exchanges.get(ev.stream_id)
+            if ex is None:
+                ex = c.exchanges[ev.stream_id] = Exchange(
+                    source=self.source,
+                    connection=Connection(
+                        id=c.connection.id,
+                        server=c.connection.server,
+                        port=c.connection.port,
+                        http_version=c.connection.http_version,
+                        role=c.connection.role,
+                    ),
+                    process=c.process,
+                    **({"max_body": self.max_body} if self.max_body else {}),
+                )
+                if not isinstance(ev, RequestHead):
+                    # capture began after this exchange's head: nothing known of the request
+                    ex.handle(RequestHead(ev.ts, ev.stream_id, None, None, None, None, c.connection.http_version or "1.1"))
+            out += self._filter(c, ex.handle(ev))
+        return out
+
+    def _filter(self, c: _Conn, outputs: list[Output]) -> list[Output]:
+        out: list[Output] = []
+        for o in outputs:
+            if isinstance(o, Notice):
+                out.append(o)
+                continue
+            rec = o.record
+            if isinstance(o, CallDone):
+                c.bulk_bytes = 0
+                for sid, ex in list(c.exchanges.items()):
+                    if ex.record is rec:
+                        del c.exchanges[sid]
+                self.stats["calls"] += 1
+                if rec.kind == "llm":
+                    c.llm_seen = True
+                if visible(o, self.mode):
+                    self.stats["records"] += 1
+                    out.append(o)
+                out += self._maybe_mute(c, rec)
+            elif visible(o, self.mode):
+                out.append(o)
+        return out
+
+    def _maybe_mute(self, c: _Conn, rec) -> list[Output]:
+        # In llm-only mode a connection whose first finished call was not an LLM call is
+        # muted (clients open separate connections per API host); smart mode mutes only bulk
+        # non-JSON transfers (see _mute_bulk).
+        if c.muted or self.mode == "all" or c.llm_seen:
+            return []
+        if self.mode == "llm":
+            c.muted = True
+            return [Mute(c.key, "not an LLM API")]
+        return []
+
