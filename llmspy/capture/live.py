@@ -14,7 +14,7 @@ from ..core.events import CallDone, Notice
 from ..core.tracker import Mute, Tracker
 from ..sinks import Totals, fan_out
 
-__all__ = ["LiveOptions", "run_live", "RawSink"]
+__all__ = ["LiveOptions", "LiveCapture", "run_live", "RawSink"]
 
 # How long one poll waits for events (ms): short enough for Ctrl-C and expiry to be prompt.
 POLL_MS = 100
@@ -78,71 +78,99 @@ def _stderr(msg: str) -> None:
     print(f"llmspy: {msg}", file=sys.stderr, flush=True)
 
 
+class LiveCapture:
+    """Probes attached, a Tracker and sinks, pumped by the caller (``run_live``, the demo).
+    Raises CaptureUnavailable / TargetError (one-line messages) from the constructor.
+    ``ignore_pids``: processes whose events are dropped (the demo's own server)."""
+
+    def __init__(self, opts: LiveOptions, ignore_pids: frozenset[int] = frozenset()):
+        from ..cli import make_sinks
+        from .diagnose import preflight
+        from .ebpf import EBPFCapture
+        from .targets import find_targets
+
+        preflight()
+        started = time.monotonic()
+        targets = find_targets(binaries=opts.binaries, libssls=opts.libssls)
+        self.cap = EBPFCapture(targets, pids=opts.pids, comms=opts.processes, debug=opts.debug)
+        self.attach_s = time.monotonic() - started
+        self.opts = opts
+        self.ignore_pids = ignore_pids
+        self.raw = RawSink(opts.fmt, opts.output) if opts.raw else None
+        self.sinks = [] if self.raw else make_sinks(opts.fmt, opts.output, opts.debug)
+        self.tracker = Tracker(source="ebpf", mode=opts.mode)
+        self.totals = Totals()
+        self._last_house = time.monotonic()
+        self._reported_lost = 0
+
+    def describe(self) -> list[str]:
+        return self.cap.describe()
+
+    def _emit(self, outputs) -> None:
+        for o in outputs:
+            if isinstance(o, Mute):
+                self.cap.mute(o.conn)
+                continue
+            if isinstance(o, CallDone):
+                self.totals.add(o.record)
+            fan_out(self.sinks, o)
+
+    def pump(self, timeout_ms: int = POLL_MS) -> int:
+        """Poll once, feed what arrived, do housekeeping when due; returns events handled."""
+        events = self.cap.poll(timeout_ms)
+        for ev in events:
+            if ev.pid in self.ignore_pids:
+                continue
+            if self.raw is not None:
+                self.raw.event(ev)
+            else:
+                self._emit(self.tracker.feed(ev))
+        now = time.monotonic()
+        if now - self._last_house >= HOUSEKEEPING_S:
+            self._last_house = now
+            if self.raw is None:
+                self._emit(self.tracker.expire(time.time()))
+            lost = self.cap.lost()
+            if lost > self._reported_lost:
+                fan_out(self.sinks, Notice(f"{lost - self._reported_lost} capture events lost (ring buffer full); {lost} in all"))
+                self._reported_lost = lost
+        return len(events)
+
+    def close(self) -> Totals:
+        """Flush open calls, detach, close sinks (the pretty view prints totals)."""
+        if self.raw is None:
+            self._emit(self.tracker.flush(time.time()))
+        self.totals.lost_events = self.cap.lost()
+        self.cap.close()
+        if self.raw is not None:
+            self.raw.close()
+            _stderr(f"{self.raw.events} raw events, {self.totals.lost_events} lost")
+        for s in self.sinks:
+            s.close(self.totals if s is self.sinks[1] and self.opts.fmt == "pretty" else None)
+        if self.opts.fmt != "pretty" and self.raw is None:
+            _stderr(self.totals.summary())
+        return self.totals
+
+
 def run_live(opts: LiveOptions) -> int:
     """Capture until SIGINT/SIGTERM; returns the exit code. Errors are one line on stderr."""
-    from ..cli import make_sinks
-    from .diagnose import CaptureUnavailable, preflight
-    from .ebpf import EBPFCapture
-    from .targets import TargetError, find_targets
+    from .diagnose import CaptureUnavailable
+    from .targets import TargetError
 
     try:
-        preflight()
-        targets = find_targets(binaries=opts.binaries, libssls=opts.libssls)
-        started = time.monotonic()
-        cap = EBPFCapture(targets, pids=opts.pids, comms=opts.processes, debug=opts.debug)
+        live = LiveCapture(opts, ignore_pids=frozenset({os.getpid()}))
     except (CaptureUnavailable, TargetError) as e:
         _stderr(f"error: {e}")
         return 1
-    for line in cap.describe():
+    for line in live.describe():
         _stderr(line)
-    _stderr(f"ready: probes attached in {time.monotonic() - started:.1f} s; Ctrl-C to stop")
-
-    stop = []
+    _stderr(f"ready: probes attached in {live.attach_s:.1f} s; Ctrl-C to stop")
+    stop: list[bool] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.append(True))
-
-    raw = RawSink(opts.fmt, opts.output) if opts.raw else None
-    sinks = [] if raw else make_sinks(opts.fmt, opts.output, opts.debug)
-    tracker = Tracker(source="ebpf", mode=opts.mode)
-    totals = Totals()
-    last_house = time.monotonic()
-    reported_lost = 0
-
-    def emit(outputs) -> None:
-        for o in outputs:
-            if isinstance(o, Mute):
-                cap.mute(o.conn)
-                continue
-            if isinstance(o, CallDone):
-                totals.add(o.record)
-            fan_out(sinks, o)
-
     try:
         while not stop:
-            for ev in cap.poll(POLL_MS):
-                if raw is not None:
-                    raw.event(ev)
-                else:
-                    emit(tracker.feed(ev))
-            now = time.monotonic()
-            if now - last_house >= HOUSEKEEPING_S:
-                last_house = now
-                if raw is None:
-                    emit(tracker.expire(time.time()))
-                lost = cap.lost()
-                if lost > reported_lost:
-                    fan_out(sinks, Notice(f"{lost - reported_lost} capture events lost (ring buffer full); {lost} in all"))
-                    reported_lost = lost
+            live.pump()
     finally:
-        if raw is None:
-            emit(tracker.flush(time.time()))
-        totals.lost_events = cap.lost()
-        cap.close()
-        if raw is not None:
-            raw.close()
-            _stderr(f"{raw.events} raw events, {totals.lost_events} lost")
-        for s in sinks:
-            s.close(totals if s is sinks[1] and opts.fmt == "pretty" else None)
-        if opts.fmt != "pretty" and raw is None:
-            _stderr(totals.summary())
+        live.close()
     return 0

@@ -41,9 +41,11 @@ ZLIB_INPUT_SLICE_BYTES = 64 * 1024
 # 128 * 32768 = 4 MiB (plus one block of 128 KiB held from earlier input).
 ZSTD_INPUT_SLICE_BYTES = 128
 
-# Largest zstd window accepted, in bytes: RFC 9659 requires HTTP encoders to stay within 8 MiB
-# (windowLog 23), and the window is memory the decoder must allocate.
-ZSTD_MAX_WINDOW_BYTES = 8 * 1024 * 1024
+# Largest zstd window accepted, in bytes; the window is memory the decoder must allocate.
+# RFC 9659 requires HTTP encoders to stay within 8 MiB, but a one-shot frame's window is its
+# content size, and a server at --ultra levels exceeds 8 MiB; SDK clients (httpx, libzstd's
+# default) accept up to 128 MiB. 32 MiB decodes those while refusing frames that ask for more.
+ZSTD_MAX_WINDOW_BYTES = 32 * 1024 * 1024
 
 # brotli before 1.2 has no output_buffer_limit: feed it slices of this many bytes instead. A weak
 # guard (one brotli byte can expand a lot); brotli>=1.2 bounds output properly.

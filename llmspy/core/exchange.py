@@ -106,7 +106,7 @@ class _Body:
 
     @property
     def was_truncated(self) -> bool:
-        return self.truncated or self.decoder.truncated or bool(getattr(self.framer, "truncated", False))
+        return self.truncated or self.decoder.truncated or bool(self.framer is not None and self.framer.truncated)
 
 
 class Exchange:
@@ -322,8 +322,12 @@ class Exchange:
                 if tail:
                     out += self._items(body.framer.feed(tail), ts)
                 out += self._items(body.framer.close(), ts)
-                if getattr(body.framer, "unterminated", False):
+                if body.framer.unterminated:
                     self._response_complete = False
+                if body.framer.error:
+                    out.append(Notice(f"response stream of {rec.request.url or 'a request'}: {body.framer.error}"))
+            if body.decoder.incomplete:
+                self._response_complete = False
             rec.response.body_size = body.size
             rec.response.truncated = body.was_truncated
             if body.decoder.error:

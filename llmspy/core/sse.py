@@ -18,7 +18,7 @@ from typing import Any
 
 from .events import StreamItem
 
-__all__ = ["SSEDecoder", "LineSplitter", "parse_json", "MAX_LINE_BYTES"]
+__all__ = ["SSEDecoder", "LineSplitter", "BOMStripper", "parse_json", "MAX_LINE_BYTES"]
 
 # Longest line (and longest event data) kept, in bytes. An SSE event normally carries one
 # token-sized delta (< 1 KiB); the largest real ones repeat a whole response or carry a base64
@@ -39,6 +39,30 @@ def parse_json(text: str) -> Any:
         return None
 
 
+class BOMStripper:
+    """Remove one UTF-8 byte order mark from the start of a byte stream, even when its three
+    bytes arrive in different feeds (WHATWG HTML §9.2.6; RFC 8259 §8.1 lets JSON parsers
+    ignore it too)."""
+
+    def __init__(self) -> None:
+        self._head: bytes | None = b""  # start of the stream while it may still be a BOM
+
+    def strip(self, data: bytes) -> bytes:
+        if self._head is None:
+            return data
+        head = self._head + data
+        if len(head) < len(_BOM) and _BOM.startswith(head):
+            self._head = head  # too short to tell yet
+            return b""
+        self._head = None
+        return head[len(_BOM) :] if head.startswith(_BOM) else head
+
+    def close(self) -> bytes:
+        """Bytes held back because they might have begun a BOM (a stream that short)."""
+        held, self._head = self._head or b"", None
+        return held
+
+
 class LineSplitter:
     """Cut a byte stream into lines, incrementally; the line ends are not returned.
 
@@ -53,16 +77,14 @@ class LineSplitter:
         self._cr_ends_line = cr_ends_line
         self._max = max_line_bytes
         self._partial = bytearray()
-        self._bom_head: bytes | None = b""  # start of the stream while it may still be a BOM
+        self._bom = BOMStripper()
         self._after_cr = False  # the last feed ended with CR: a LF next completes that CRLF
         self._skipping = False  # dropping the rest of an over-long line
         self.truncated = False
 
     def feed(self, data: bytes) -> list[bytes]:
         """The lines that ``data`` completed."""
-        data = bytes(data)
-        if self._bom_head is not None:
-            data = self._strip_bom(data)
+        data = self._bom.strip(bytes(data))
         if not data:
             return []
         if self._after_cr:
@@ -85,21 +107,12 @@ class LineSplitter:
 
     def close(self) -> bytes | None:
         """The last line if the stream did not end with a line end (else None)."""
-        last = bytes(self._partial) or self._bom_head or None
+        last = bytes(self._partial) or self._bom.close() or None
         if self._skipping:
             last = None
         self._partial.clear()
-        self._bom_head = None
         self._after_cr = self._skipping = False
         return last
-
-    def _strip_bom(self, data: bytes) -> bytes:
-        head = self._bom_head + data
-        if len(head) < len(_BOM) and _BOM.startswith(head):
-            self._bom_head = head  # too short to tell yet
-            return b""
-        self._bom_head = None
-        return head[len(_BOM) :] if head.startswith(_BOM) else head
 
     def _end_line(self, tail: bytes, lines: list[bytes]) -> None:
         if self._skipping:  # the end of a line already dropped

@@ -1,7 +1,7 @@
 # What the fake provider sends: scripted replies rendered in each provider's real wire format.
 #
 # A ``Reply`` says what the model "answered" (text pieces, tool calls with argument
-# fragments, finish reason, usage, model, id) in provider-neutral terms; ``render`` turns one
+# fragments, finish reason, usage, model, id) in provider-neutral terms; ``wire.render`` turns one
 # Reply into the exact bytes a real API would send for the request at hand, as a list of
 # writes (one per SSE event / JSON-array element, so framing over TLS is realistic).
 # (The encoders live in wire.py.) ``expected`` gives the record-level values (DESIGN.md schema llmspy/1) the same Reply
@@ -166,7 +166,7 @@ DEFAULT_TOOL_REPLIES: dict[str, Reply] = {
                     else ToolCall("get_weather_fk01", "get_weather", _WEATHER.arguments),),
         usage=Usage(input_tokens=r.usage.input_tokens + 50, output_tokens=17,
                     cache_read_input_tokens=r.usage.cache_read_input_tokens),
-        model=r.model, id=r.id.replace("0001", "0002"))
+        model=r.model, id=r.id[:-1] + "2")
     for api, r in DEFAULT_TEXT_REPLIES.items()
 }
 

@@ -2,8 +2,9 @@
 # POST /v1/messages/count_tokens, on api.anthropic.com, on any host that speaks the same API
 # (gateways send the ``anthropic-version`` header), on Google Vertex AI
 # (``publishers/anthropic/models/{model}:rawPredict`` / ``:streamRawPredict``) and on AWS
-# Bedrock (``/model/{modelId}/invoke``; the streamed variant uses AWS event-stream framing,
-# which llmspy does not decode, so only its request is read).
+# Bedrock (``/model/{modelId}/invoke``, and ``/invoke-with-response-stream`` whose AWS
+# event-stream messages each carry one Messages stream event, base64-encoded in ``bytes``:
+# the "eventstream" framer unwraps them, so the same event handlers apply).
 #
 # Approach: the stream is a sequence of typed events (Anthropic API reference, "Streaming
 # Messages"): message_start, then per content block content_block_start / _delta* / _stop,
@@ -36,6 +37,7 @@ from .base import (
     header,
     messages_from,
     params_from,
+    sum_ints,
     text_of,
     tools_from,
 )
@@ -57,9 +59,14 @@ PARAM_KEYS = (
 )
 
 # Vertex AI: /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:{method}
-_VERTEX_RE = re.compile(r"/publishers/anthropic/models/(?P<model>[^/:]+):(?P<method>rawPredict|streamRawPredict)$")
+_VERTEX_RE = re.compile(
+    r"/publishers/anthropic/models/(?P<model>[^/:]+):(?P<method>rawPredict|streamRawPredict)$"
+)
 # Bedrock runtime: /model/{modelId}/invoke[-with-response-stream] (modelId may be URL-encoded)
 _BEDROCK_RE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<method>invoke|invoke-with-response-stream)$")
+
+# Anthropic's input counts whose sum is the OTel input token count.
+_INPUT_PARTS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 # Content block types that are calls made by the model (client tools, server tools, MCP).
 _TOOL_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
@@ -111,6 +118,8 @@ class AnthropicProvider(Provider):
     name = "anthropic"
 
     def match(self, req: HTTPRequest) -> float:
+        if (req.method or "POST").upper() != "POST":  # GET/DELETE on these paths are not calls
+            return 0.0
         ep = _endpoint(req)
         body_ok = _looks_like_messages(req.json)
         if ep is None:
@@ -128,8 +137,9 @@ class AnthropicProvider(Provider):
         if provider == "gcp.vertex_ai":
             return 1.0
         if provider == "aws.bedrock":
-            b = as_dict(req.json)
-            return 0.9 if ("anthropic." in (ep[2] or "") or isinstance(b.get("anthropic_version"), str)) else 0.0
+            version = as_dict(req.json).get("anthropic_version")
+            claude = "anthropic." in (ep[2] or "") or isinstance(version, str)
+            return 0.9 if claude else 0.0
         on_v1 = req.path.endswith(("/v1/messages", "/v1/messages/count_tokens"))
         if req.host == API_HOST:
             return 1.0
@@ -157,6 +167,13 @@ class AnthropicProvider(Provider):
 
     def accumulator(self, req: HTTPRequest, record: LLMRecord) -> Accumulator:
         return AnthropicAccumulator(req, record)
+
+    def framing(self, req: HTTPRequest, content_type: str | None) -> str | None:
+        """SSE, or AWS event stream for Bedrock's InvokeModelWithResponseStream."""
+        ct = (content_type or "").split(";")[0].strip().lower()
+        if ct == "application/vnd.amazon.eventstream":
+            return "eventstream"
+        return super().framing(req, content_type)
 
 
 class AnthropicAccumulator(Accumulator):
@@ -195,6 +212,9 @@ class AnthropicAccumulator(Accumulator):
             return []
         if kind == "error" or "error" in d:
             self._error(d)
+            return []
+        if isinstance(kind, str) and kind.endswith("Exception"):  # Bedrock stream exception
+            self.set_error(kind, d.get("message"))
             return []
         if kind == "message":  # a whole Message sent as one event (seen from some gateways)
             return self._message(d)
@@ -278,9 +298,8 @@ class AnthropicAccumulator(Accumulator):
         for index in list(self._whole_input):  # stream cut before content_block_stop
             self._block_stop(index)
         raw = self._usage
-        parts = [raw.get(k) for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")]
         self.set_usage(
-            input_tokens=sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None,
+            input_tokens=sum_ints(*(raw.get(k) for k in _INPUT_PARTS)),
             output_tokens=raw.get("output_tokens"),
             cache_read_input_tokens=raw.get("cache_read_input_tokens"),
             cache_creation_input_tokens=raw.get("cache_creation_input_tokens"),

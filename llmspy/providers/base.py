@@ -34,9 +34,11 @@ __all__ = [
     "as_int",
     "as_dict",
     "as_list",
+    "sum_ints",
     "messages_from",
     "tools_from",
     "params_from",
+    "PARAM_KEYS",
     "header",
 ]
 
@@ -97,6 +99,12 @@ def as_list(v: Any) -> list:
     return v if isinstance(v, list) else []
 
 
+def sum_ints(*values: Any) -> int | None:
+    """The sum of the values that are ints (see :func:`as_int`); None when none is."""
+    ints = [i for i in map(as_int, values) if i is not None]
+    return sum(ints) if ints else None
+
+
 def text_of(content: Any) -> Any:
     """Message content as text when it is text: a string as is; a list of parts whose text
     parts are joined with newlines when every part is text; otherwise the JSON unchanged
@@ -143,7 +151,7 @@ def tools_from(items: Any) -> list[Tool]:
     return out
 
 
-_PARAM_KEYS = (
+PARAM_KEYS = (
     "temperature",
     "top_p",
     "top_k",
@@ -161,7 +169,7 @@ _PARAM_KEYS = (
 )
 
 
-def params_from(body: Any, keys: tuple[str, ...] = _PARAM_KEYS) -> dict[str, Any]:
+def params_from(body: Any, keys: tuple[str, ...] = PARAM_KEYS) -> dict[str, Any]:
     """The sampling parameters present in a JSON object, under their wire names."""
     if not isinstance(body, dict):
         return {}

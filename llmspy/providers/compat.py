@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..record import LLMRecord, Message, RequestInfo
-from .base import _PARAM_KEYS, Accumulator, HTTPRequest, Provider, as_int, header, params_from
+from .base import PARAM_KEYS, Accumulator, HTTPRequest, Provider, as_int, header, params_from
 
 __all__ = [
     "Endpoint",
@@ -84,6 +84,8 @@ HOST_PROVIDERS: dict[str, str] = {
     # The first-party providers' own OpenAI-compatible endpoints: the provider is still theirs.
     "generativelanguage.googleapis.com": "gcp.gemini",  # /v1beta/openai/chat/completions
     "api.anthropic.com": "anthropic",  # /v1/chat/completions (OpenAI SDK compatibility)
+    "api.cohere.com": "cohere",  # /compatibility/v1/chat/completions
+    "api.cohere.ai": "cohere",
 }
 
 # Azure OpenAI resource hosts (Azure OpenAI REST reference; the newer AI Foundry resources
@@ -164,7 +166,7 @@ def score(req: HTTPRequest, ep: Endpoint) -> float:
         if not any(k in body for k in ep.shape):
             return 0.0
         model = SCORE_MODEL_BONUS if isinstance(body.get("model"), str) else 0.0
-        return SCORE_SHAPE + model + auth
+        return round(SCORE_SHAPE + model + auth, 3)
     return SCORE_PATH_AUTH if auth else 0.0
 
 
@@ -300,7 +302,7 @@ class OpenAIFamilyProvider(Provider):
         if isinstance(body.get("model"), str) and body["model"]:
             rq.model = body["model"]
         rq.stream = body.get("stream") is True
-        rq.params = params_from(body, _PARAM_KEYS + self.extra_params)
+        rq.params = params_from(body, PARAM_KEYS + self.extra_params)
         if site.deployment:
             rq.params["deployment"] = site.deployment
         version = req.query.get("api-version")

@@ -124,6 +124,11 @@ class ChoicesAccumulator(Accumulator):
         if isinstance(message, dict):
             self._message(message, positional=True)
 
+    def finish(self) -> None:
+        super().finish()
+        # A tool-call delta that carried nothing (no id, name or arguments) opened no call.
+        self.response.tool_calls = [c for c in self.response.tool_calls if c.id or c.name or c.arguments]
+
     # -- pieces ------------------------------------------------------------------------------
     def _meta(self, data: dict) -> None:
         self.set_once("id", data.get("id"))

@@ -115,13 +115,14 @@ class ResponsesAccumulator(Accumulator):
         if kind in ("response.output_text.delta", "response.refusal.delta"):
             return self.add_text(data.get("delta"))
         if kind == "response.reasoning_summary_text.delta":
-            return self._reasoning(("summary", self._key(data), data.get("summary_index")), data.get("delta"))
+            return self._reasoning_delta(("summary", self._key(data), data.get("summary_index")), data.get("delta"))
         if kind == "response.reasoning_text.delta":
-            return self._reasoning(("content", self._key(data), data.get("content_index")), data.get("delta"))
+            return self._reasoning_delta(("content", self._key(data), data.get("content_index")), data.get("delta"))
         if kind in ("response.output_item.added", "response.output_item.done"):
             return self._output_item(as_int(data.get("output_index")), data.get("item"))
         if kind in _ARG_DELTAS:
-            return self.tool_call(self._key(data), arguments=data.get(_ARG_DELTAS[kind]))
+            delta = data.get(_ARG_DELTAS[kind])
+            return self.tool_call(self._key(data), arguments=delta) if isinstance(delta, str) else []
         if kind in _ARG_DONES:
             return self._fill_arguments(self._key(data), data.get(_ARG_DONES[kind]))
         if kind in _TERMINAL:
@@ -146,7 +147,7 @@ class ResponsesAccumulator(Accumulator):
             self.set_once("id", resp.get("id"))
             self.set_once("model", resp.get("model"))
 
-    def _reasoning(self, part: Any, delta: Any) -> Deltas:
+    def _reasoning_delta(self, part: Any, delta: Any) -> Deltas:
         out: Deltas = []
         if isinstance(delta, str) and delta:
             if self._reasoning and part != self._reasoning_part:
