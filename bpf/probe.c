@@ -49,9 +49,8 @@
 #define KIND_EXIT 3
 #define KIND_SNI 4
 
-#define FLAG_LAST 1             // the call's final record
-#define FLAG_TRUNCATED 2        // the call moved more than MAX_CHUNKS * CHUNK_SIZE bytes
-#define FLAG_FAULT 4            // bpf_probe_read_user failed: this record's data is zeros
+#define FLAG_TRUNCATED 1        // the call moved more than MAX_CHUNKS * CHUNK_SIZE bytes
+#define FLAG_FAULT 2            // bpf_probe_read_user failed: this record's data is zeros
 
 #define COUNTER_LOST_RECORDS 0  // ring-buffer reservations that failed
 #define COUNTER_LOST_BYTES 1    // bytes of calls not delivered because of those failures
@@ -177,67 +176,70 @@ int enter_read_ex(struct pt_regs *ctx) { return save_args(ctx, 1, 1); }
 // One record of a call: `size` is a size class, a constant at each (inlined) call site, as
 // the verifier requires of ring-buffer reservations. Returns -1 when the ring buffer is full.
 static __always_inline int emit_chunk(struct call_args *a, u64 id, u64 ts, u8 kind, u64 moved,
-                                      u64 want, u64 off, u64 n, u64 size) {
+                                      u64 lost, u8 flags, u64 off, u64 n, u64 size) {
     struct record_hdr *h = records.ringbuf_reserve(sizeof(struct record_hdr) + size);
     if (!h) {
         count(COUNTER_LOST_RECORDS, 1);
-        count(COUNTER_LOST_BYTES, moved - off);
+        count(COUNTER_LOST_BYTES, moved - lost - off);
         return -1;
     }
     // The barrier hides what clang knows about n (<= size from the caller's branch), so the
-    // clamp stays in the code and the verifier sees m <= size on this very path.
-    u64 m = n;     // 64-bit: a 32-bit copy would be zero-extended, hiding the bound
+    // clamp stays in the code and the verifier sees m <= size on this very path. 64-bit: a
+    // zero-extended 32-bit copy would not carry the bound back to the register used.
+    u64 m = n;
     asm volatile("" : "+r"(m));
     m = m > size ? size : m;
     fill_hdr(h, id, a->ssl, kind, ts);
     h->total_len = moved;
     h->offset = off;
+    h->lost_len = lost;
     h->chunk_len = m;
-    if (off + m >= want) {
-        h->flags |= FLAG_LAST;
-        if (want < moved) {
-            h->flags |= FLAG_TRUNCATED;
-            h->lost_len = moved - want;
-        }
-    }
+    h->flags = flags;
     if (bpf_probe_read_user((u8 *)h + sizeof(struct record_hdr), m, (void *)(a->buf + off)) != 0)
-        h->flags |= FLAG_FAULT;
+        h->flags = flags | FLAG_FAULT;
     records.ringbuf_submit(h, 0);
     return 0;
 }
 
 // Copies the `moved` bytes at a->buf as the records of one call, up to MAX_CHUNKS * CHUNK_SIZE.
+// The tail (want % CHUNK_SIZE bytes, in the smallest size class that holds it) goes first, then
+// the full chunks in a bounded loop with one path per iteration: the verifier walks every
+// iteration, and anything branching per iteration (or code after the loop) multiplies its work
+// past the 1M-instruction limit. User space joins the records by offset.
 static __always_inline int emit_call(struct call_args *a, u64 moved, u8 kind) {
     u64 id = bpf_get_current_pid_tgid();
     u64 ts = bpf_ktime_get_ns();
     u64 cap = (u64)MAX_CHUNKS * CHUNK_SIZE;
     u64 want = moved > cap ? cap : moved;
+    u64 lost = moved - want;
+    u8 flags = lost ? FLAG_TRUNCATED : 0;
     u32 pid = id >> 32;
     u8 one = 1;
     active_pids.update(&pid, &one);
-    if (want < moved)
-        count(COUNTER_TRUNCATED_BYTES, moved - want);
-    // Full chunks in a bounded loop of one reservation size (the verifier walks every
-    // iteration: ~1024 single-path iterations stay far below its 1M-instruction limit), then
-    // the tail in the smallest size class that holds it.
+    if (lost)
+        count(COUNTER_TRUNCATED_BYTES, lost);
     u64 full = want / CHUNK_SIZE;
+    u64 off = full * CHUNK_SIZE;
+    u64 n = want - off;
+    int err = 0;
+    if (n == 0)
+        err = 0;
+    else if (n <= SMALL_SIZE)
+        err = emit_chunk(a, id, ts, kind, moved, lost, flags, off, n, SMALL_SIZE);
+    else if (n <= MEDIUM_SIZE)
+        err = emit_chunk(a, id, ts, kind, moved, lost, flags, off, n, MEDIUM_SIZE);
+    else
+        err = emit_chunk(a, id, ts, kind, moved, lost, flags, off, n, CHUNK_SIZE);
+    if (err)
+        return 0;
 #pragma clang loop unroll(disable)
     for (u32 i = 0; i < MAX_CHUNKS; i++) {
         if (i >= full)
-            break;
-        if (emit_chunk(a, id, ts, kind, moved, want, (u64)i * CHUNK_SIZE, CHUNK_SIZE, CHUNK_SIZE))
+            return 0;
+        if (emit_chunk(a, id, ts, kind, moved, lost, flags, (u64)i * CHUNK_SIZE, CHUNK_SIZE,
+                       CHUNK_SIZE))
             return 0;
     }
-    u64 off = full * CHUNK_SIZE;
-    u64 n = want - off;
-    if (n == 0)
-        return 0;
-    if (n <= SMALL_SIZE)
-        emit_chunk(a, id, ts, kind, moved, want, off, n, SMALL_SIZE);
-    else if (n <= MEDIUM_SIZE)
-        emit_chunk(a, id, ts, kind, moved, want, off, n, MEDIUM_SIZE);
-    else
-        emit_chunk(a, id, ts, kind, moved, want, off, n, CHUNK_SIZE);
     return 0;
 }
 
@@ -289,7 +291,6 @@ int enter_ctrl(struct pt_regs *ctx) {
         return 0;
     }
     fill_hdr(h, id, PT_REGS_PARM1(ctx), KIND_SNI, bpf_ktime_get_ns());
-    h->flags = FLAG_LAST;
     long n = bpf_probe_read_user_str((u8 *)h + sizeof(struct record_hdr), SNI_MAX,
                                      (void *)PT_REGS_PARM4(ctx));
     if (n <= 0) {
@@ -318,7 +319,6 @@ int enter_free(struct pt_regs *ctx) {
         return 0;
     }
     fill_hdr(h, id, ssl, KIND_CLOSE, bpf_ktime_get_ns());
-    h->flags = FLAG_LAST;
     records.ringbuf_submit(h, 0);
     return 0;
 }
@@ -339,7 +339,6 @@ RAW_TRACEPOINT_PROBE(sched_process_exit) {
         return 0;
     }
     fill_hdr(h, id, 0, KIND_EXIT, bpf_ktime_get_ns());
-    h->flags = FLAG_LAST;
     records.ringbuf_submit(h, 0);
     return 0;
 }

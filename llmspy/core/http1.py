@@ -11,17 +11,18 @@
 #  * The request side uses ``our_role=SERVER`` (it reads what a client sends).
 #  * The response side uses ``our_role=CLIENT`` and is first *told* request i by "sending" it a
 #    copy of request i's head without its framing headers (the bytes h11 writes are dropped).
-#    So h11 knows HEAD has no response body (RFC 9112 §6.3 rule 1), a 2xx to CONNECT and 101 to
-#    Upgrade switch protocols (RFC 9110 §9.3.6, §15.2.2), and HTTP/1.0 requests do not persist.
+#    So h11 knows HEAD has no response body (RFC 9112 §6.3 rule 1) and that a 2xx to CONNECT
+#    and 101 to Upgrade switch protocols (RFC 9110 §9.3.6, §15.2.2). Response framing does not
+#    depend on the request's version, so the copy is sent as HTTP/1.1 (all h11 sends).
 #
 # Where h11 does not fit and this module decides itself:
 #  * Capture that begins mid-connection (RFC 9112 does not cover it). Each direction starts by
-#    hunting: bytes up to the first line that looks like a request-line (RFC 9112 §3) or
-#    status-line (§4) are skipped and counted in ``skipped_bytes``; response bytes that arrive
-#    before any request was seen are skipped too (they answer a request the capture missed, and
-#    pairing them with the next request would shift every later pairing by one). Once a
-#    direction has found its first message, anything unparsable is a ProtocolError and that
-#    direction stops.
+#    hunting: bytes before the first request-line (RFC 9112 §3; a standard method, possibly
+#    right after the tail of a body) or status-line (§4) are skipped and counted in
+#    ``skipped_bytes``. Response bytes that arrive before any request was seen are skipped too:
+#    they answer a request the capture missed, and pairing them with the next request would
+#    shift every later pairing by one. Once a direction has found its first message, anything
+#    unparsable is a ProtocolError and that direction stops.
 #  * A connection closed inside a message: h11 raises; we emit End(complete=False) instead, or
 #    Reset for a request whose response never started.
 #  * After a switch of protocol (101, CONNECT 2xx) the rest of the connection is opaque: no events.
@@ -72,8 +73,13 @@ MAX_HELD_BYTES = 1024 * 1024
 # Requests parsed but not yet answered (pipelining). Clients pipeline a handful at most.
 MAX_PENDING_REQUESTS = 100
 
-_REQUEST_LINE = re.compile(rb"^[A-Z][A-Z0-9_-]{0,31} [^\s]+ HTTP/1\.[01]\r?\n", re.M)
-_STATUS_LINE = re.compile(rb"^HTTP/1\.[01] [1-5][0-9][0-9][ \r\n]", re.M)
+# Start lines (RFC 9112 §3, §4) for hunting: mid-capture, only the methods of RFC 9110 §9.3
+# and PATCH (RFC 5789) are looked for; at the very start any method token (RFC 9110 §5.6.2).
+_REQUEST_LINE = re.compile(
+    rb"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) [^\s]+ HTTP/1\.[01]\r?\n"
+)
+_ANY_REQUEST_LINE = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+ [^\s]+ HTTP/1\.[01]\r?\n")
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] [1-5][0-9][0-9][ \r\n]")
 _HTTP2_PREFACE_START = b"PRI * HTTP/2.0"
 _FRAMING_HEADERS = (b"content-length", b"transfer-encoding")
 
@@ -92,41 +98,35 @@ def _header_value(fields, name: bytes) -> bytes | None:
 
 class _Hunter:
     """Finds the first start line of a direction whose capture may begin inside a message.
-    ``feed`` returns the bytes from that line on, or None while still hunting; the buffer
-    always begins at a line start (or ``line_start`` is False: drop up to the next LF)."""
+    ``feed`` returns the bytes from that line on, or None while still looking. A start line
+    may follow body bytes on the same line (a JSON body has no final LF), so ``anywhere`` is
+    searched everywhere; ``at_start`` (any method token) is tried where nothing was skipped."""
 
-    __slots__ = ("pattern", "buf", "line_start", "skipped")
+    __slots__ = ("anywhere", "at_start", "buf", "skipped")
 
-    def __init__(self, pattern: re.Pattern[bytes]) -> None:
-        self.pattern = pattern
+    def __init__(self, anywhere: re.Pattern[bytes], at_start: re.Pattern[bytes] | None = None) -> None:
+        self.anywhere = anywhere
+        self.at_start = at_start
         self.buf = bytearray()
-        self.line_start = True
         self.skipped = 0
 
     def feed(self, data: bytes) -> bytes | None:
-        if not self.line_start:
-            newline = data.find(b"\n")
-            if newline < 0:
-                self.skipped += len(data)
-                return None
-            self.skipped += newline + 1
-            data = data[newline + 1 :]
-            self.line_start = True
         self.buf += data
-        match = self.pattern.search(self.buf)
-        if match is not None:
-            self.skipped += match.start()
-            found = bytes(self.buf[match.start() :])
+        start = None
+        if self.at_start is not None and self.skipped == 0 and self.at_start.match(self.buf):
+            start = 0
+        else:
+            match = self.anywhere.search(self.buf)
+            start = match.start() if match else None
+        if start is not None:
+            self.skipped += start
+            found = bytes(self.buf[start:])
             self.buf.clear()
             return found
-        newline = self.buf.rfind(b"\n")
-        if newline >= 0:  # only the last, incomplete line can still become a start line
-            self.skipped += newline + 1
-            del self.buf[: newline + 1]
-        if len(self.buf) > MAX_START_LINE_BYTES:
-            self.skipped += len(self.buf)
-            self.buf.clear()
-            self.line_start = False
+        # A start line holds no LF before its end: an incomplete one lies after the last LF.
+        keep_from = max(self.buf.rfind(b"\n") + 1, len(self.buf) - MAX_START_LINE_BYTES)
+        self.skipped += keep_from
+        del self.buf[:keep_from]
         return None
 
 
@@ -134,11 +134,22 @@ class _Direction:
     """Parsing state of one direction. ``index`` is the stream_id (exchange index) of the
     message being read; ``started`` is True between its head and its End."""
 
-    __slots__ = ("side", "hunter", "synced", "conn", "index", "started", "held", "held_ts", "stopped", "closed")
+    __slots__ = (
+        "side",
+        "hunter",
+        "synced",
+        "conn",
+        "index",
+        "started",
+        "held",
+        "held_ts",
+        "stopped",
+        "closed",
+    )
 
-    def __init__(self, side: str, start_line: re.Pattern[bytes]) -> None:
+    def __init__(self, side: str, hunter: _Hunter) -> None:
         self.side = side
-        self.hunter = _Hunter(start_line)
+        self.hunter = hunter
         self.synced = False  # the first start line was found
         self.conn: h11.Connection | None = None
         self.index = 0
@@ -147,6 +158,8 @@ class _Direction:
         self.held_ts = 0.0
         self.stopped = False
         self.closed = False
+
+
 class HTTP1Parser:
     """Passive observer of one HTTP/1.0 or HTTP/1.1 connection (RFC 9112), both directions.
 
@@ -165,8 +178,8 @@ class HTTP1Parser:
     """
 
     def __init__(self) -> None:
-        self._request = _Direction(REQUEST, _REQUEST_LINE)
-        self._response = _Direction(RESPONSE, _STATUS_LINE)
+        self._request = _Direction(REQUEST, _Hunter(_REQUEST_LINE, _ANY_REQUEST_LINE))
+        self._response = _Direction(RESPONSE, _Hunter(_STATUS_LINE))
         # Requests whose response has not ended; [0] is the one the response side answers.
         self._unanswered: deque[h11.Request] = deque()
         self._current_request: h11.Request | None = None  # the one the request side is reading
@@ -202,6 +215,11 @@ class HTTP1Parser:
         d.held += data
         d.held_ts = ts
         self._pump(events)
+        if d is self._response and d.held and d.synced and not self._unanswered:
+            if not b"HTTP/1.".startswith(bytes(d.held[:7])):  # RFC 9112 §4: not a status-line
+                self._fail(
+                    d, f"response bytes that are not a status line: {bytes(d.held[:24])!r}", ts, events
+                )
         if len(d.held) > MAX_HELD_BYTES and not d.stopped:
             self._fail(d, f"more than {MAX_HELD_BYTES} bytes wait for the other direction", ts, events)
         return events
@@ -277,13 +295,14 @@ class HTTP1Parser:
             return h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         request = self._unanswered[0]
-        # h11 accepted these fields reading the request, so it accepts them sending it.
+        # h11 accepted these fields reading the request, so it accepts them sending it (as
+        # HTTP/1.1, the only version h11 sends, with a Host: HTTP/1.0 requests may lack one).
         conn.send(
             h11.Request(
                 method=request.method,
                 target=request.target,
-                headers=[(n, v) for n, v in request.headers if n not in _FRAMING_HEADERS],
-                http_version=request.http_version,
+                headers=[(n, v) for n, v in request.headers if n not in _FRAMING_HEADERS]
+                + ([] if _header_value(request.headers, b"host") else [(b"host", b"")]),
             )
         )
         conn.send(h11.EndOfMessage())
@@ -364,9 +383,11 @@ class HTTP1Parser:
         d.started = False
         if d is self._request:
             request = self._current_request
-            if request is not None and (
-                request.method == b"CONNECT" or _header_value(request.headers, b"upgrade") is not None
-            ) and request in self._unanswered:
+            if (
+                request is not None
+                and (request.method == b"CONNECT" or _header_value(request.headers, b"upgrade") is not None)
+                and any(pending is request for pending in self._unanswered)
+            ):
                 self._switch_proposed_by = d.index
         else:
             if self._unanswered:

@@ -7,8 +7,9 @@
 # the server's encoder). This module keeps the rest:
 #
 #  * Frames (RFC 9113 §4.1). DATA payloads are emitted as their bytes arrive, padding removed,
-#    so a 16 KiB frame of streamed tokens is not held back; other frames are buffered whole
-#    (at most 9 + 2**24 - 1 bytes: the 24-bit length field is the cap). HEADERS/PUSH_PROMISE
+#    so a 16 KiB frame of streamed tokens is not held back; other frames are buffered whole, up
+#    to the receiver's SETTINGS_MAX_FRAME_SIZE as far as seen (16 KiB until raised; the 24-bit
+#    maximum, 16 MiB, when the capture began mid-connection). HEADERS/PUSH_PROMISE
 #    plus CONTINUATION are joined (§6.10); hyperframe strips padding and priority fields.
 #  * Streams are demultiplexed into RequestHead / ResponseHead (pseudo-headers go into their
 #    fields, §8.3), Data, End (END_STREAM; a HEADERS block after the head carries trailers,
@@ -71,6 +72,7 @@ __all__ = [
     "MAX_HEADER_BLOCK_BYTES",
     "MAX_HEADER_LIST_BYTES",
     "MAX_RESYNC_BYTES",
+    "INITIAL_MAX_FRAME_SIZE",
     "RESYNC_MAX_FRAME_BYTES",
     "MAX_STREAMS",
 ]
@@ -86,15 +88,17 @@ MAX_HEADER_BLOCK_BYTES = 256 * 1024
 MAX_HEADER_LIST_BYTES = 256 * 1024
 # Bytes a direction may skip looking for a frame boundary before we call it not HTTP/2.
 MAX_RESYNC_BYTES = 1024 * 1024
-# Resync candidates must not be longer than the initial SETTINGS_MAX_FRAME_SIZE (§6.5.2): a
+# The initial SETTINGS_MAX_FRAME_SIZE (§6.5.2). Resync candidates may not be longer either: a
 # false candidate then waits for at most 16 KiB more bytes before it is decided.
-RESYNC_MAX_FRAME_BYTES = 16384
+INITIAL_MAX_FRAME_SIZE = 16384
+RESYNC_MAX_FRAME_BYTES = INITIAL_MAX_FRAME_SIZE
 # Streams tracked at once, and ids of closed streams remembered (late frames are ignored).
 # Servers allow 100-250 concurrent streams (SETTINGS_MAX_CONCURRENT_STREAMS); 1000 leaves room
 # for streams whose end the capture missed. The oldest are dropped first.
 MAX_STREAMS = 1000
 
 _SETTINGS_HEADER_TABLE_SIZE = 0x1
+_SETTINGS_MAX_FRAME_SIZE = 0x5
 _ZERO, _NONZERO, _ANY = 0, 1, 2
 # type: (defined flags, stream id rule, length rule or None), RFC 9113 §6.1-§6.10
 _FRAME_RULES = {
@@ -178,10 +182,24 @@ class _DataFrame:
 
 
 class _Direction:
-    __slots__ = ("side", "buf", "mode", "decoder", "trusted", "skipped", "data_frame", "block", "closed")
+    __slots__ = (
+        "side",
+        "buf",
+        "mode",
+        "decoder",
+        "trusted",
+        "skipped",
+        "data_frame",
+        "block",
+        "closed",
+        "max_frame_size",
+    )
 
-    def __init__(self, side: str) -> None:
+    def __init__(self, side: str, max_frame_size: int) -> None:
         self.side = side
+        # SETTINGS_MAX_FRAME_SIZE of the receiving peer (RFC 9113 §4.2, §6.5.2): a longer frame
+        # is a FRAME_SIZE_ERROR. Unknown mid-connection: then the 24-bit maximum.
+        self.max_frame_size = max_frame_size
         self.buf = bytearray()
         self.mode = _START
         self.decoder = Decoder(max_header_list_size=MAX_HEADER_LIST_BYTES)
@@ -212,8 +230,9 @@ class HTTP2Parser:
 
     def __init__(self, preface_seen: bool = True) -> None:
         self.preface_seen = preface_seen
-        self._request = _Direction(REQUEST)
-        self._response = _Direction(RESPONSE)
+        initial = INITIAL_MAX_FRAME_SIZE if preface_seen else MAX_FRAME_PAYLOAD_BYTES
+        self._request = _Direction(REQUEST, initial)
+        self._response = _Direction(RESPONSE, initial)
         self._streams: dict[int, _Stream] = {}
         self._closed: OrderedDict[int, None] = OrderedDict()
 
@@ -285,17 +304,24 @@ class HTTP2Parser:
     def _hunt(self, d: _Direction, ts: float, events: list[HTTPEvent]) -> None:
         """Scan for a plausible frame header followed by another plausible one; skip the bytes
         before it. Decided only from bytes both headers span, so any split decides alike."""
-        buf, pos = d.buf, 0
+        buf, pos, undecided = d.buf, 0, None
         while pos + FRAME_HEADER_BYTES <= len(buf):
             length = _plausible_length(buf[pos : pos + FRAME_HEADER_BYTES], d.side, RESYNC_MAX_FRAME_BYTES)
             if length is not None:
                 end = pos + FRAME_HEADER_BYTES + length
                 if end + FRAME_HEADER_BYTES > len(buf):
-                    break  # undecided until the next frame header has arrived
-                if _plausible_length(buf[end : end + FRAME_HEADER_BYTES], d.side, MAX_FRAME_PAYLOAD_BYTES) is not None:
+                    # Undecided until its successor's header arrives. Look further meanwhile: a
+                    # false candidate must not hold back a real boundary after it.
+                    undecided = pos if undecided is None else undecided
+                elif (
+                    _plausible_length(buf[end : end + FRAME_HEADER_BYTES], d.side, MAX_FRAME_PAYLOAD_BYTES)
+                    is not None
+                ):
                     d.mode = _FRAMES
                     break
             pos += 1
+        if d.mode == _HUNT and undecided is not None:
+            pos = undecided  # keep what may still begin a frame
         if pos:
             del buf[:pos]
             d.skipped += pos
@@ -319,6 +345,11 @@ class HTTP2Parser:
             except HyperframeError as exc:
                 self._fail(d, f"bad HTTP/2 frame header: {exc}", ts, events)
                 return
+            if length > d.max_frame_size:
+                self._fail(
+                    d, f"{length}-byte frame above SETTINGS_MAX_FRAME_SIZE {d.max_frame_size}", ts, events
+                )
+                return
             if d.block is not None and not (
                 type(frame) is ContinuationFrame and frame.stream_id == d.block.stream_id
             ):
@@ -329,14 +360,21 @@ class HTTP2Parser:
                     self._fail(d, "padded DATA frame without Pad Length (RFC 9113 §6.1)", ts, events)
                     return
                 del d.buf[:FRAME_HEADER_BYTES]
-                d.data_frame = _DataFrame(frame.stream_id, "END_STREAM" in frame.flags, length, "PADDED" in frame.flags)
+                d.data_frame = _DataFrame(
+                    frame.stream_id, "END_STREAM" in frame.flags, length, "PADDED" in frame.flags
+                )
                 continue
             if len(d.buf) < FRAME_HEADER_BYTES + length:
                 return
             body = bytes(d.buf[FRAME_HEADER_BYTES : FRAME_HEADER_BYTES + length])
             del d.buf[: FRAME_HEADER_BYTES + length]
             if type(frame) not in (
-                HeadersFrame, ContinuationFrame, PushPromiseFrame, RstStreamFrame, SettingsFrame, GoAwayFrame
+                HeadersFrame,
+                ContinuationFrame,
+                PushPromiseFrame,
+                RstStreamFrame,
+                SettingsFrame,
+                GoAwayFrame,
             ):
                 continue  # PING, PRIORITY, WINDOW_UPDATE, unknown types: nothing to observe
             try:
@@ -396,13 +434,21 @@ class HTTP2Parser:
                 self._on_block(d, ts, events)
         elif type(frame) is RstStreamFrame:
             if frame.stream_id in self._streams:
-                events.append(Reset(ts, frame.stream_id, frame.error_code, f"RST_STREAM from the {d.side} side"))
+                events.append(
+                    Reset(ts, frame.stream_id, frame.error_code, f"RST_STREAM from the {d.side} side")
+                )
                 self._forget(frame.stream_id)
-        elif type(frame) is SettingsFrame:
+        elif type(frame) is SettingsFrame and "ACK" not in frame.flags:
+            # Settings of one side bound what the other side sends (RFC 9113 §6.5.2).
+            other = self._response if d is self._request else self._request
             size = frame.settings.get(_SETTINGS_HEADER_TABLE_SIZE)
-            if size is not None and "ACK" not in frame.flags:
-                other = self._response if d is self._request else self._request
+            if size is not None:
                 other.decoder.max_allowed_table_size = size
+            max_frame_size = frame.settings.get(_SETTINGS_MAX_FRAME_SIZE)
+            if max_frame_size is not None and other.max_frame_size != MAX_FRAME_PAYLOAD_BYTES:
+                other.max_frame_size = max(
+                    INITIAL_MAX_FRAME_SIZE, min(max_frame_size, MAX_FRAME_PAYLOAD_BYTES)
+                )
         elif type(frame) is GoAwayFrame:
             # Streams the GOAWAY's receiver opened above last_stream_id were not processed.
             parity = 1 if d.side == RESPONSE else 0
@@ -460,7 +506,9 @@ class HTTP2Parser:
         except HPACKError:
             d.trusted = False
             return None
-        return [(bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1")) for name, value in fields]
+        return [
+            (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1")) for name, value in fields
+        ]
 
     # -- streams -------------------------------------------------------------------------------
 
@@ -476,8 +524,13 @@ class HTTP2Parser:
         return stream
 
     def _request_head(
-        self, stream: _Stream, stream_id: int, pseudo: dict[str, str], headers: Headers | None,
-        ts: float, events: list[HTTPEvent],
+        self,
+        stream: _Stream,
+        stream_id: int,
+        pseudo: dict[str, str],
+        headers: Headers | None,
+        ts: float,
+        events: list[HTTPEvent],
     ) -> None:
         authority = pseudo.get(":authority")
         if authority is None and headers is not None:
@@ -496,7 +549,9 @@ class HTTP2Parser:
         )
         stream.started[REQUEST] = True
 
-    def _placeholders(self, stream: _Stream, stream_id: int, side: str, ts: float, events: list[HTTPEvent]) -> None:
+    def _placeholders(
+        self, stream: _Stream, stream_id: int, side: str, ts: float, events: list[HTTPEvent]
+    ) -> None:
         """Heads with headers=None for a stream whose HEADERS the capture missed: the
         RequestHead, and for ``side`` RESPONSE also the ResponseHead."""
         if not stream.started[REQUEST]:

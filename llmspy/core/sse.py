@@ -127,6 +127,12 @@ class LineSplitter:
             lines.append(tail)
 
 
+# First characters of a line that is raw JSON rather than an SSE field (field names are
+# letters; "{" and "[" open a JSON value; "}" and "]" close one; a quote or indentation
+# continues a pretty-printed one).
+_JSON_START = frozenset('{}[]" \t')
+
+
 class SSEDecoder:
     """Incremental ``text/event-stream`` parser (WHATWG HTML §9.2.6 "Interpreting an event
     stream").
@@ -154,6 +160,8 @@ class SSEDecoder:
         self._last_event_id: str | None = None
         self._in_event = False  # a field line was seen since the last blank line
         self._data_dropped = False
+        self._stray: list[str] = []  # raw JSON lines between events (see _stray_line)
+        self._stray_size = 0
         self._closed = False
         self.retry_ms: int | None = None
         self.unterminated = False
@@ -190,7 +198,11 @@ class SSEDecoder:
             return
         if line[0] == 0x3A:  # ":" starts a comment
             return
-        name, colon, value = line.decode("utf-8", "replace").partition(":")
+        text = line.decode("utf-8", "replace")
+        if self._stray or text[0] in _JSON_START:
+            self._stray_line(text, items)
+            return
+        name, colon, value = text.partition(":")
         if value.startswith(" "):
             value = value[1:]
         self._in_event = True
@@ -210,7 +222,24 @@ class SSEDecoder:
                 self.retry_ms = int(value)
         # any other field name is ignored, as the spec says
 
+    def _stray_line(self, text: str, items: list[StreamItem]) -> None:
+        # Not an SSE field but raw JSON: Gemini sends an error object as plain JSON lines
+        # after some events. The spec ignores such lines; llmspy collects them until they
+        # form one JSON value and hands that over as an item without an event type.
+        self._stray.append(text)
+        self._stray_size += len(text) + 1
+        if self._stray_size > self._max:
+            self._stray, self._stray_size, self._data_dropped = [], 0, True
+            return
+        joined = "\n".join(self._stray)
+        value = parse_json(joined)
+        if value is not None:
+            items.append(StreamItem(data=joined, json=value, event=None, id=self._last_event_id))
+            self._stray, self._stray_size = [], 0
+
     def _dispatch(self, items: list[StreamItem]) -> None:
+        if self._stray:  # raw lines that never formed JSON: dropped like unknown fields
+            self._stray, self._stray_size = [], 0
         self._in_event = False
         if self._data:
             data = "\n".join(self._data)

@@ -64,7 +64,8 @@ class ClientResult:
     def check(self) -> ClientResult:
         """Raise with the client's stderr unless it succeeded; returns self."""
         if not self.ok:
-            raise AssertionError(f"{self.name} failed (rc={self.returncode}):\n{self.stderr[-4000:]}")
+            raise AssertionError(
+                f"{self.name} failed (rc={self.returncode}):\n{self.stderr[-4000:]}")
         return self
 
 

@@ -1,11 +1,11 @@
 # What the fake provider sends: scripted replies rendered in each provider's real wire format.
 #
 # A ``Reply`` says what the model "answered" (text pieces, tool calls with argument
-# fragments, finish reason, usage, model, id) in provider-neutral terms; ``wire.render`` turns one
-# Reply into the exact bytes a real API would send for the request at hand, as a list of
-# writes (one per SSE event / JSON-array element, so framing over TLS is realistic).
-# (The encoders live in wire.py.) ``expected`` gives the record-level values (DESIGN.md schema llmspy/1) the same Reply
-# must produce, so tests assert records against the script, never against llmspy.
+# fragments, finish reason, usage, model, id) in provider-neutral terms; ``wire.render``
+# turns one Reply into the exact bytes a real API would send for the request at hand, as a
+# list of writes (one per SSE event / JSON-array element, so framing over TLS is realistic).
+# ``expected`` gives the record-level values (DESIGN.md schema llmspy/1) the same Reply must
+# produce, so tests assert records against the script, never against llmspy.
 #
 # Everything here is pure (no I/O, no clock): timestamps are the fixed ``CREATED``.
 # Wire formats follow each provider's API reference:

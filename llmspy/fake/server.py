@@ -53,7 +53,8 @@ MAX_REQUESTS_KEPT = 1000
 #: a function of the request returning a Reply (None = the default reply).
 Script = Union[Reply, Sequence[Reply], Callable[["ReceivedRequest"], Reply | None]]
 
-_GEMINI_PATH = re.compile(r"^/v1(?:beta|alpha)?/models/([^/:]+):(generateContent|streamGenerateContent)$")
+_GEMINI_PATH = re.compile(
+    r"^/v1(?:beta|alpha)?/models/([^/:]+):(generateContent|streamGenerateContent)$")
 _CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-allow-headers", b"*"),
          (b"access-control-allow-methods", b"GET, POST, OPTIONS")]
 
@@ -100,7 +101,8 @@ def route(method: str, path: str) -> tuple[str | None, str | None, bool]:
     return None, None, False
 
 
-def _view(api: str, body: Any, path_model: str | None, path_stream: bool, query: str) -> RequestView:
+def _view(api: str, body: Any, path_model: str | None, path_stream: bool,
+          query: str) -> RequestView:
     body = body if isinstance(body, dict) else {}
     if api == "gemini.generate_content":
         alt = parse_qs(query).get("alt", [""])[-1]
@@ -152,13 +154,17 @@ class FakeProvider:
     ("gzip", "br", "zstd") used for whole (non-streamed) bodies when the client accepts them.
     ``body_chunk_size``: send whole bodies in pieces of this many bytes, chunked (HTTP/1.1),
     instead of one write with Content-Length. ``pages``: ``{path: html}`` served on GET, e.g. a
-    browser test page from the same origin. ``bind``: listen address.
+    browser test page from the same origin. ``bind``: listen address. ``keep_alive_timeout``:
+    seconds an idle connection stays open; it also bounds how long a client waits after a
+    scripted HTTP/2 cut (``Reply.abort_after``), since hypercorn then sends no RST_STREAM and
+    the connection closes when idle.
     """
 
     def __init__(self, hosts: Sequence[str] = DEFAULT_HOSTS, port: int = 0, http2: bool = True,
                  scripts: Mapping[str, Script] | None = None, delay: float = 0.0,
                  compression: Sequence[str] = (), body_chunk_size: int | None = None,
-                 pages: Mapping[str, str] | None = None, bind: str = "127.0.0.1"):
+                 pages: Mapping[str, str] | None = None, bind: str = "127.0.0.1",
+                 keep_alive_timeout: float = 5.0):
         self.hosts = list(hosts)
         self.http2 = http2
         self.delay = delay
@@ -166,6 +172,7 @@ class FakeProvider:
         self.body_chunk_size = body_chunk_size
         self.pages = dict(pages or {})
         self.bind = bind
+        self.keep_alive_timeout = keep_alive_timeout
         self._want_port = port
         self._scripts: dict[str, Script] = dict(scripts or {})
         self._served: dict[str, int] = {}
@@ -239,6 +246,7 @@ class FakeProvider:
         config.errorlog = log
         config.loglevel = "WARNING"
         config.graceful_timeout = 1.0
+        config.keep_alive_timeout = self.keep_alive_timeout
         config.include_server_header = False
         config.h11_max_incomplete_size = 64 * 1024  # request line + headers
         config.wsgi_max_body_size = MAX_REQUEST_BODY_BYTES  # (ASGI bodies are not capped)
@@ -276,7 +284,8 @@ class FakeProvider:
         self._loop = loop
         self._stop_event = asyncio.Event()
         try:
-            loop.run_until_complete(serve(self._app, config, shutdown_trigger=self._stop_event.wait))
+            loop.run_until_complete(
+                serve(self._app, config, shutdown_trigger=self._stop_event.wait))
         except BaseException as exc:  # reported by start() or logged
             self._error = exc
             log.exception("fake provider stopped with an error")
@@ -345,7 +354,8 @@ class FakeProvider:
         if method == "OPTIONS":
             return await self._plain(send, 204, b"")
         if method == "GET" and path in self.pages:
-            return await self._plain(send, 200, self.pages[path].encode(), "text/html; charset=utf-8")
+            return await self._plain(send, 200, self.pages[path].encode(),
+                                     "text/html; charset=utf-8")
         if api is None:
             return await self._plain(send, 404, b'{"error":"not found"}')
 
@@ -354,7 +364,8 @@ class FakeProvider:
         wire = render(reply, _view(api, parsed, path_model, path_stream, query))
         out_headers = [(k.encode(), v.encode()) for k, v in wire.headers] + _CORS
         if wire.streamed:
-            await send({"type": "http.response.start", "status": wire.status, "headers": out_headers})
+            await send({"type": "http.response.start", "status": wire.status,
+                        "headers": out_headers})
             for i, chunk in enumerate(wire.chunks):
                 if reply.abort_after is not None and i >= reply.abort_after:
                     raise _Abort(f"scripted cut after {i} events")
@@ -371,7 +382,8 @@ class FakeProvider:
         size = self.body_chunk_size
         if not size:
             out_headers.append((b"content-length", str(len(data)).encode()))
-        await send({"type": "http.response.start", "status": wire.status, "headers": out_headers})
+        await send({"type": "http.response.start", "status": wire.status,
+                    "headers": out_headers})
         pieces = [data[i:i + size] for i in range(0, len(data), size)] if size else [data]
         for piece in pieces:
             await send({"type": "http.response.body", "body": piece, "more_body": True})

@@ -180,8 +180,12 @@ class LLMSpy:
     notice). ``extra_sinks``: more sinks fed the same outputs (``handle(event)``,
     ``close(totals)``), e.g. a test's list. ``totals`` counts what was shown."""
 
-    def __init__(self, extra_sinks: list | None = None) -> None:
+    def __init__(self, extra_sinks: list | None = None, tls_notices: bool = False) -> None:
         self.extra_sinks = list(extra_sinks or [])
+        # `llmspy --proxy` silences mitmproxy's log and says itself which upstream failed;
+        # under mitmdump, mitmproxy's own log line already does.
+        self.tls_notices = tls_notices
+        self.summary = True  # totals line at exit in the pretty format
         self.mode = "smart"
         self.totals = Totals()
         self._flows: dict[str, _FlowState] = {}
@@ -243,7 +247,7 @@ class LLMSpy:
 
     def _close_stdout(self) -> None:
         if self._stdout_sink is not None:
-            self._stdout_sink.close(self.totals if self._stdout_format == "pretty" else None)
+            self._stdout_sink.close(self.totals if self._stdout_format == "pretty" and self.summary else None)
             self._stdout_sink = None
 
     def done(self) -> None:
@@ -391,6 +395,17 @@ class LLMSpy:
             return inner(chunk) if callable(inner) else chunk
 
         return stream
+
+    # -- TLS ------------------------------------------------------------------------------
+    @_guarded
+    def tls_failed_server(self, data) -> None:
+        if not self.tls_notices:
+            return
+        conn = data.conn
+        host = conn.sni or (conn.address[0] if conn.address else "?")
+        port = conn.address[1] if conn.address else "?"
+        self.notice(f"upstream TLS failed for {host}:{port}: {conn.error or 'handshake failed'} "
+                    f"(the client gets 502; a private CA upstream: --set ssl_verify_upstream_trusted_ca=PEM)")
 
     # -- WebSocket hooks --------------------------------------------------------------------
     @_guarded

@@ -12,7 +12,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import re
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -44,9 +47,14 @@ class _LogToNotices(logging.Handler):
     """mitmproxy log records -> llmspy notices (warnings and errors; info with --debug).
     Until the proxy is up, errors are kept for the start-up check instead of printed."""
 
-    def __init__(self, spy, debug: bool):
+    # mitmproxy's line for a failed upstream handshake does not name the server; the addon's
+    # tls_failed_server hook says it instead.
+    REPLACED = ("Server TLS handshake failed.",)
+
+    def __init__(self, spy, debug: bool, ca_cert: str):
         super().__init__(logging.INFO if debug else logging.WARNING)
         self.spy = spy
+        self.ca_cert = ca_cert
         self.starting = True
         self.startup_errors: list[str] = []
 
@@ -60,6 +68,10 @@ class _LogToNotices(logging.Handler):
         if record.levelno >= logging.ERROR and self.starting:
             self.startup_errors.append(message)
             return
+        if message.startswith(self.REPLACED):
+            return
+        if "not trust the proxy's certificate" in message:
+            message += f"; make it trust {self.ca_cert}"
         level = "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= logging.WARNING else "info"
         self.spy.notice(f"proxy: {message}", level)
 
@@ -91,14 +103,27 @@ class _StartUp:
         ps = ctx.master.addons.get("proxyserver")
         addrs = ps.listen_addrs() if ps else []
         if not addrs or self.log.startup_errors:
-            why = "; ".join(self.log.startup_errors) or "no listening socket"
-            _say(f"error: cannot listen on {self.cfg.listen_host}:{self.cfg.port}: {why}")
+            _say(f"error: cannot listen on {self.cfg.listen_host}:{self.cfg.port}: {_listen_error(self.log.startup_errors)}")
             self.exit_code = 1
+            self.log.spy.summary = False  # nothing ran: no totals line
             ctx.master.shutdown()
             return
         host, port = addrs[0][0], addrs[0][1]
         self.address = (host, port)
         _say(banner(self.cfg, self.ca, host, port))
+
+
+def _listen_error(messages: list[str]) -> str:
+    """mitmproxy's start-up errors -> a short reason, with a hint for the usual ones."""
+    text = "; ".join(messages) or "no listening socket"
+    m = re.search(r"\[Errno (\d+)\]", text)
+    if m is None:
+        return text
+    code = int(m.group(1))
+    hint = {errno.EADDRINUSE: "another program uses it; pick another --port, or 0 for any free one",
+            errno.EACCES: "ports below 1024 need root; pick another --port",
+            errno.EADDRNOTAVAIL: "no such local address; check --listen-host"}.get(code)
+    return os.strerror(code).lower() + (f" ({hint})" if hint else "")
 
 
 def _url_host(host: str) -> str:
@@ -134,8 +159,8 @@ def _build_master(cfg: ProxyConfig, ca: CA):
     # confdir would make mitmproxy write a CA of its own into ~/.mitmproxy.
     opts = options.Options(confdir=str(ca.dir), listen_host=cfg.listen_host, listen_port=cfg.port)
     master = Master(opts, with_termlog=False)
-    spy = LLMSpy()
-    log = _LogToNotices(spy, cfg.debug)
+    spy = LLMSpy(tls_notices=True)
+    log = _LogToNotices(spy, cfg.debug, str(ca.cert_path))
     log.install()
     startup = _StartUp(cfg, ca, log)
     master.addons.add(*addons.default_addons())
@@ -167,10 +192,23 @@ async def _serve(cfg: ProxyConfig, ca: CA) -> int:
     try:
         await master.run()
     finally:
+        # Connections still open at exit are cancelled by asyncio.run; their callbacks'
+        # CancelledError would otherwise be printed with a traceback by the default handler.
+        loop.set_exception_handler(_quiet_exit_handler(cfg.debug))
         log.uninstall()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return startup.exit_code
+
+
+def _quiet_exit_handler(debug: bool):
+    def handle(loop, context) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, asyncio.CancelledError) or not debug:
+            return
+        _say(f"info: at exit: {context.get('message')}: {exc!r}")
+
+    return handle
 
 
 def run_proxy(*, mode: str = "smart", fmt: str = "pretty", output: str | None = None, debug: bool = False,

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmspy.core import http1
-from llmspy.core.events import REQUEST, RESPONSE, Data, End, ProtocolError, RequestHead, Reset, ResponseHead
+from llmspy.core.events import REQUEST, RESPONSE, Data, End, ProtocolError, RequestHead, ResponseHead
 from llmspy.core.http1 import HTTP1Parser
 
 Q, A = REQUEST, RESPONSE
@@ -22,7 +22,7 @@ Q, A = REQUEST, RESPONSE
 def cut(data: bytes, positions) -> list[bytes]:
     """``data`` cut at the given offsets (out-of-range and repeated offsets ignored)."""
     points = sorted({p for p in positions if 0 < p < len(data)})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
 
 
 def splitters():
@@ -59,8 +59,13 @@ def canonical(events):
     out = []
     for event in events:
         fields = _fields(event)
-        if isinstance(event, Data) and out and out[-1][0] == "Data" and out[-1][1]["stream_id"] == event.stream_id \
-                and out[-1][1]["side"] == event.side:
+        if (
+            isinstance(event, Data)
+            and out
+            and out[-1][0] == "Data"
+            and out[-1][1]["stream_id"] == event.stream_id
+            and out[-1][1]["side"] == event.side
+        ):
             out[-1][1]["data"] += event.data
             continue
         out.append((type(event).__name__, fields))
@@ -94,8 +99,14 @@ BODY1 = b'{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","conte
 
 def post(body: bytes, path: bytes = b"/v1/chat/completions", extra: bytes = b"") -> bytes:
     return (
-        b"POST " + path + b" HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\n"
-        + extra + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        b"POST "
+        + path
+        + b" HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\n"
+        + extra
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
     )
 
 
@@ -109,8 +120,12 @@ SSE = [b'data: {"id":"c","choices":[{"delta":{"content":"He"}}]}\n\n', b"data: [
 CHUNKED = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
     b"Trailer: X-Usage\r\n\r\n"
-    + b"39;name=value;flag\r\n" + SSE[0] + b"\r\n"
-    + b"E\r\n" + SSE[1] + b"\r\n"
+    + b"39;name=value;flag\r\n"
+    + SSE[0]
+    + b"\r\n"
+    + b"E\r\n"
+    + SSE[1]
+    + b"\r\n"
     + b"0;last\r\nX-Usage: 12\r\nX-Other: a b\r\n\r\n"
 )
 assert (len(SSE[0]), len(SSE[1])) == (0x39, 0xE)  # the hand-written sizes above
@@ -118,16 +133,32 @@ assert (len(SSE[0]), len(SSE[1])) == (0x39, 0xE)  # the hand-written sizes above
 
 def keep_alive_conversation():
     return [
-        (Q, post(BODY0)), (A, ok(REPLY0, b"Content-Type: application/json\r\n")),
-        (Q, post(BODY1)), (A, CHUNKED),
-        (Q, post(b"{}", b"/v1/models")), (A, b"HTTP/1.1 204 No Content\r\n\r\n"),
+        (Q, post(BODY0)),
+        (A, ok(REPLY0, b"Content-Type: application/json\r\n")),
+        (Q, post(BODY1)),
+        (A, CHUNKED),
+        (Q, post(b"{}", b"/v1/models")),
+        (A, b"HTTP/1.1 204 No Content\r\n\r\n"),
     ]
 
 
 def head(stream_id, body, path="/v1/chat/completions"):
-    return ("RequestHead", dict(stream_id=stream_id, method="POST", target=path, authority="api.openai.com",
-            headers=(("host", "api.openai.com"), ("content-type", "application/json"),
-                     ("content-length", str(len(body)))), http_version="1.1", scheme="https"))
+    return (
+        "RequestHead",
+        dict(
+            stream_id=stream_id,
+            method="POST",
+            target=path,
+            authority="api.openai.com",
+            headers=(
+                ("host", "api.openai.com"),
+                ("content-type", "application/json"),
+                ("content-length", str(len(body))),
+            ),
+            http_version="1.1",
+            scheme="https",
+        ),
+    )
 
 
 def data(stream_id, side, payload):
@@ -143,14 +174,27 @@ def status(stream_id, code, headers):
 
 
 KEEP_ALIVE_EVENTS = [
-    head(0, BODY0), data(0, Q, BODY0), end(0, Q),
+    head(0, BODY0),
+    data(0, Q, BODY0),
+    end(0, Q),
     status(0, 200, (("content-type", "application/json"), ("content-length", str(len(REPLY0))))),
-    data(0, A, REPLY0), end(0, A),
-    head(1, BODY1), data(1, Q, BODY1), end(1, Q),
-    status(1, 200, (("content-type", "text/event-stream"), ("transfer-encoding", "chunked"), ("trailer", "X-Usage"))),
-    data(1, A, SSE[0] + SSE[1]), end(1, A, (("x-usage", "12"), ("x-other", "a b"))),
-    head(2, b"{}", "/v1/models"), data(2, Q, b"{}"), end(2, Q),
-    status(2, 204, ()), end(2, A),
+    data(0, A, REPLY0),
+    end(0, A),
+    head(1, BODY1),
+    data(1, Q, BODY1),
+    end(1, Q),
+    status(
+        1,
+        200,
+        (("content-type", "text/event-stream"), ("transfer-encoding", "chunked"), ("trailer", "X-Usage")),
+    ),
+    data(1, A, SSE[0] + SSE[1]),
+    end(1, A, (("x-usage", "12"), ("x-other", "a b"))),
+    head(2, b"{}", "/v1/models"),
+    data(2, Q, b"{}"),
+    end(2, Q),
+    status(2, 204, ()),
+    end(2, A),
 ]
 
 
@@ -168,14 +212,31 @@ def test_all_at_once_each_side():
     events = run(HTTP1Parser(), [(Q, requests), (A, responses)])
     order = [(n, f["stream_id"], f.get("side")) for n, f in canonical(events)]
     assert order == [
-        ("RequestHead", 0, None), ("Data", 0, Q), ("End", 0, Q),
-        ("RequestHead", 1, None), ("Data", 1, Q), ("End", 1, Q),
-        ("RequestHead", 2, None), ("Data", 2, Q), ("End", 2, Q),
-        ("ResponseHead", 0, None), ("Data", 0, A), ("End", 0, A),
-        ("ResponseHead", 1, None), ("Data", 1, A), ("End", 1, A),
-        ("ResponseHead", 2, None), ("End", 2, A),
+        ("RequestHead", 0, None),
+        ("Data", 0, Q),
+        ("End", 0, Q),
+        ("RequestHead", 1, None),
+        ("Data", 1, Q),
+        ("End", 1, Q),
+        ("RequestHead", 2, None),
+        ("Data", 2, Q),
+        ("End", 2, Q),
+        ("ResponseHead", 0, None),
+        ("Data", 0, A),
+        ("End", 0, A),
+        ("ResponseHead", 1, None),
+        ("Data", 1, A),
+        ("End", 1, A),
+        ("ResponseHead", 2, None),
+        ("End", 2, A),
     ]
-    assert bodies(events) == {(0, Q): BODY0, (1, Q): BODY1, (2, Q): b"{}", (0, A): REPLY0, (1, A): SSE[0] + SSE[1]}
+    assert bodies(events) == {
+        (0, Q): BODY0,
+        (1, Q): BODY1,
+        (2, Q): b"{}",
+        (0, A): REPLY0,
+        (1, A): SSE[0] + SSE[1],
+    }
 
 
 def test_data_is_emitted_before_the_body_ends():
@@ -185,7 +246,7 @@ def test_data_is_emitted_before_the_body_ends():
     events = parser.feed(A, head_and_first, 2.0)
     assert [type(e) for e in events] == [ResponseHead, Data]
     assert events[1].data == SSE[0][:10] and events[1].ts == 2.0
-    events = parser.feed(A, CHUNKED[len(head_and_first):], 3.0)
+    events = parser.feed(A, CHUNKED[len(head_and_first) :], 3.0)
     assert bodies(events)[(0, A)] == SSE[0][10:] + SSE[1]
     assert isinstance(events[-1], End) and events[-1].ts == 3.0
 
@@ -202,13 +263,27 @@ def test_head_response_has_no_body(split):
     ]
     events = canonical(run(HTTP1Parser(), conversation, SPLITS[split]))
     assert events[:3] == [
-        ("RequestHead", dict(stream_id=0, method="HEAD", target="/v1/models", authority="api.openai.com",
-                             headers=(("host", "api.openai.com"),), http_version="1.1", scheme="https")),
+        (
+            "RequestHead",
+            dict(
+                stream_id=0,
+                method="HEAD",
+                target="/v1/models",
+                authority="api.openai.com",
+                headers=(("host", "api.openai.com"),),
+                http_version="1.1",
+                scheme="https",
+            ),
+        ),
         end(0, Q),
         status(0, 200, (("content-length", "1234"), ("content-type", "application/json"))),
     ]
     assert events[3] == end(0, A)
-    assert events[-3:] == [status(1, 200, (("content-length", str(len(REPLY0))),)), data(1, A, REPLY0), end(1, A)]
+    assert events[-3:] == [
+        status(1, 200, (("content-length", str(len(REPLY0))),)),
+        data(1, A, REPLY0),
+        end(1, A),
+    ]
 
 
 @pytest.mark.parametrize("split", SPLITS)
@@ -222,7 +297,13 @@ def test_expect_100_continue(split):
     ]
     events = canonical(run(HTTP1Parser(), conversation, SPLITS[split]))
     assert [(n, f["stream_id"]) for n, f in events] == [
-        ("RequestHead", 0), ("Data", 0), ("End", 0), ("ResponseHead", 0), ("Data", 0), ("End", 0)]
+        ("RequestHead", 0),
+        ("Data", 0),
+        ("End", 0),
+        ("ResponseHead", 0),
+        ("Data", 0),
+        ("End", 0),
+    ]
     assert events[0][1]["headers"][2] == ("expect", "100-continue")
     assert events[3][1]["status"] == 200  # not the 100
     assert bodies(run(HTTP1Parser(), conversation, SPLITS[split])) == {(0, Q): BODY0, (0, A): REPLY0}
@@ -255,24 +336,42 @@ def test_http10_request_and_response():
     ]
     events = canonical(run(HTTP1Parser(), conversation))
     assert events == [
-        ("RequestHead", dict(stream_id=0, method="GET", target="/v1/models", authority=None, headers=(),
-                             http_version="1.0", scheme="https")),
+        (
+            "RequestHead",
+            dict(
+                stream_id=0,
+                method="GET",
+                target="/v1/models",
+                authority=None,
+                headers=(),
+                http_version="1.0",
+                scheme="https",
+            ),
+        ),
         end(0, Q),
-        ("ResponseHead", dict(stream_id=0, status=200, headers=(("content-type", "application/json"),),
-                              http_version="1.0")),
-        data(0, A, REPLY0), end(0, A),
+        (
+            "ResponseHead",
+            dict(
+                stream_id=0, status=200, headers=(("content-type", "application/json"),), http_version="1.0"
+            ),
+        ),
+        data(0, A, REPLY0),
+        end(0, A),
     ]
 
 
 def test_304_then_next_exchange():
     conversation = [
-        (Q, b"GET /v1/files/f HTTP/1.1\r\nHost: api.openai.com\r\nIf-None-Match: \"x\"\r\n\r\n"),
-        (A, b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 99\r\n\r\n"),
-        (Q, post(BODY0)), (A, ok(REPLY0)),
+        (Q, b'GET /v1/files/f HTTP/1.1\r\nHost: api.openai.com\r\nIf-None-Match: "x"\r\n\r\n'),
+        (A, b'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 99\r\n\r\n'),
+        (Q, post(BODY0)),
+        (A, ok(REPLY0)),
     ]
     events = run(HTTP1Parser(), conversation)
     assert [(type(e).__name__, e.stream_id) for e in events if not isinstance(e, Data)][2:4] == [
-        ("ResponseHead", 0), ("End", 0)]
+        ("ResponseHead", 0),
+        ("End", 0),
+    ]
     assert bodies(events) == {(1, Q): BODY0, (1, A): REPLY0}
 
 
@@ -282,14 +381,29 @@ def test_pipelined_requests_pair_with_responses_in_order():
 
 
 def test_response_bytes_wait_for_their_request():
-    """Reordered capture: the response's start arrives before its request is complete."""
+    """Reordered capture: response 1 arrives before request 1; it is held, then paired."""
     parser = HTTP1Parser()
-    events = parser.feed(Q, post(BODY0)[:20], 1.0)
-    events += parser.feed(A, ok(REPLY0), 2.0)
-    assert events == []
-    events = parser.feed(Q, post(BODY0)[20:], 3.0)
-    assert [type(e) for e in events] == [RequestHead, Data, End, ResponseHead, Data, End]
-    assert events[4].data == REPLY0
+    events = parser.feed(Q, post(BODY0), 1.0)
+    events += parser.feed(A, ok(REPLY0) + ok(b"second"), 2.0)
+    assert bodies(events) == {(0, Q): BODY0, (0, A): REPLY0}
+    events = parser.feed(Q, post(BODY1), 3.0)
+    assert [(type(e), e.stream_id) for e in events] == [
+        (RequestHead, 1),
+        (Data, 1),
+        (End, 1),
+        (ResponseHead, 1),
+        (Data, 1),
+        (End, 1),
+    ]
+    assert events[4].data == b"second" and events[4].ts == 2.0  # the ts of the response bytes
+
+
+def test_response_bytes_before_any_request_answer_a_missed_request():
+    parser = HTTP1Parser()
+    assert parser.feed(A, ok(b"old"), 1.0) == []
+    events = parser.feed(Q, post(BODY0), 2.0) + parser.feed(A, ok(REPLY0), 3.0)
+    assert bodies(events) == {(0, Q): BODY0, (0, A): REPLY0}
+    assert parser.skipped_bytes == {Q: 0, A: len(ok(b"old"))}
 
 
 # -- protocol switches -------------------------------------------------------------------------
@@ -297,11 +411,22 @@ def test_response_bytes_wait_for_their_request():
 
 def test_upgrade_101_makes_the_rest_opaque():
     parser = HTTP1Parser()
-    upgrade = b"GET /v1/realtime HTTP/1.1\r\nHost: api.openai.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    upgrade = (
+        b"GET /v1/realtime HTTP/1.1\r\nHost: api.openai.com\r\nConnection: Upgrade\r\n"
+        b"Upgrade: websocket\r\n\r\n"
+    )
     events = parser.feed(Q, upgrade + b"\x81\x85frame", 1.0)
-    events += parser.feed(A, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x03abc", 2.0)
+    events += parser.feed(
+        A,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x03abc",
+        2.0,
+    )
     assert [(type(e).__name__, getattr(e, "status", None)) for e in events] == [
-        ("RequestHead", None), ("End", None), ("ResponseHead", 101), ("End", None)]
+        ("RequestHead", None),
+        ("End", None),
+        ("ResponseHead", 101),
+        ("End", None),
+    ]
     assert parser.feed(Q, b"\x81\x85more", 3.0) == [] and parser.feed(A, b"GET / HTTP/1.1\r\n\r\n", 4.0) == []
     assert parser.close(None, 5.0) == []
 
@@ -315,7 +440,9 @@ def test_declined_upgrade_continues_as_http1():
 
 def test_connect_2xx_makes_the_rest_opaque():
     parser = HTTP1Parser()
-    events = parser.feed(Q, b"CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n\x16\x03\x01", 1.0)
+    events = parser.feed(
+        Q, b"CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n\x16\x03\x01", 1.0
+    )
     events += parser.feed(A, b"HTTP/1.1 200 Connection Established\r\n\r\n\x16\x03\x03", 2.0)
     assert [type(e) for e in events] == [RequestHead, End, ResponseHead, End]
     assert events[0].method == "CONNECT" and events[0].target == "api.openai.com:443"
@@ -344,7 +471,9 @@ def test_close_inside_chunked_body_is_incomplete():
     assert canonical(events)[-1] == end(0, A, complete=False)
 
 
-@pytest.mark.parametrize("garbage", [b"\x00\x01\x02garbage\r\n\r\n", b"HTTP/9 nonsense\r\n\r\n", b"GET\r\n\r\n"])
+@pytest.mark.parametrize(
+    "garbage", [b"\x00\x01\x02garbage\r\n\r\n", b"HTTP/9 nonsense\r\n\r\n", b"GET\r\n\r\n"]
+)
 def test_garbage_after_a_message_is_a_protocol_error_and_stops_that_side(garbage):
     parser = HTTP1Parser()
     events = parser.feed(Q, post(BODY0) + garbage, 1.0)
@@ -353,6 +482,22 @@ def test_garbage_after_a_message_is_a_protocol_error_and_stops_that_side(garbage
     assert parser.feed(Q, post(BODY1), 2.0) == []  # that direction has stopped
     events = parser.feed(A, ok(REPLY0) + garbage, 3.0)  # the response side still answers request 0
     assert [type(e) for e in events] == [ResponseHead, Data, End, ProtocolError]
+
+
+def test_response_bytes_that_cannot_start_a_status_line_fail_at_once():
+    parser = HTTP1Parser()
+    parser.feed(Q, post(BODY0), 1.0)
+    assert [type(e) for e in parser.feed(A, ok(REPLY0) + b"HTTP/1", 2.0)] == [ResponseHead, Data, End]
+    assert [type(e) for e in parser.feed(A, b".1 20", 3.0)] == []  # still a status-line prefix
+    assert [type(e) for e in parser.feed(A, b"0 OK\r\n\r\n", 4.0)] == []  # held for request 1
+    parser = HTTP1Parser()
+    parser.feed(Q, post(BODY0), 1.0)
+    assert [type(e) for e in parser.feed(A, ok(REPLY0) + b"<html>", 2.0)] == [
+        ResponseHead,
+        Data,
+        End,
+        ProtocolError,
+    ]
 
 
 def test_malformed_chunk_is_a_protocol_error_of_that_exchange():
@@ -399,12 +544,18 @@ def test_capture_that_begins_mid_connection_resyncs_on_the_next_start_line(split
     # the request side skips to the next request-line; response bytes before any request was
     # seen answer the missed request and are skipped.
     request_tail = b'"content":"earlier"}]}'
-    response_tail = b"1A\r\ndata: {\"x\":\"HTTP/1.1 2\"}\r\n\r\n0\r\n\r\n"
+    response_tail = b'1A\r\ndata: {"x":"HTTP/1.1 2"}\r\n\r\n0\r\n\r\n'
     conversation = [(A, response_tail), (Q, request_tail + post(BODY0)), (A, ok(REPLY0))]
     parser = HTTP1Parser()
     events = canonical(run(parser, conversation, SPLITS[split]))
-    assert events == [head(0, BODY0), data(0, Q, BODY0), end(0, Q),
-                      status(0, 200, (("content-length", str(len(REPLY0))),)), data(0, A, REPLY0), end(0, A)]
+    assert events == [
+        head(0, BODY0),
+        data(0, Q, BODY0),
+        end(0, Q),
+        status(0, 200, (("content-length", str(len(REPLY0))),)),
+        data(0, A, REPLY0),
+        end(0, A),
+    ]
     assert parser.skipped_bytes == {Q: len(request_tail), A: len(response_tail)}
 
 
@@ -422,14 +573,17 @@ def test_mid_connection_response_side_hunts_for_its_status_line():
 COMPOSITE = keep_alive_conversation() + [
     (Q, b"HEAD /v1/models HTTP/1.1\r\nHost: api.openai.com\r\n\r\n"),
     (A, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"),
-    (Q, post(BODY1, extra=b"Expect: 100-continue\r\n")[:-len(BODY1)]), (A, b"HTTP/1.1 100 Continue\r\n\r\n"),
-    (Q, BODY1), (A, b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + SSE[0] + SSE[1]),
+    (Q, post(BODY1, extra=b"Expect: 100-continue\r\n")[: -len(BODY1)]),
+    (A, b"HTTP/1.1 100 Continue\r\n\r\n"),
+    (Q, BODY1),
+    (A, b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + SSE[0] + SSE[1]),
 ]
 
 
 def split_by(draw_cuts):
     def split(data):
         return cut(data, draw_cuts(len(data)))
+
     return split
 
 
@@ -443,8 +597,8 @@ def test_any_split_gives_the_same_events(drawn):
     events = run(HTTP1Parser(), COMPOSITE, split_by(draw_cuts))
     assert without_data(events) == without_data(reference)
     assert bodies(events) == bodies(reference)
-    assert bodies(reference)[(5, A)] == SSE[0] + SSE[1]  # the close-delimited body ended on close
-    assert without_data(reference)[-1] == end(5, A)
+    assert bodies(reference)[(4, A)] == SSE[0] + SSE[1]  # the close-delimited body ended on close
+    assert without_data(reference)[-1] == end(4, A)
 
 
 @settings(max_examples=300, deadline=None)
@@ -458,3 +612,19 @@ def test_arbitrary_bytes_never_raise(conversation):
         else:
             parser.feed(side, seeds[i % 3][: len(data)] + data if i < 3 else data, float(i))
     parser.close(None, 99.0)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(0, 200), st.integers(0, 100))
+def test_any_split_of_a_mid_connection_capture_gives_the_same_events(drawn, q_start, a_start):
+    old_q, old_a = post(BODY1), CHUNKED
+    conversation = [(Q, old_q[q_start:]), (A, old_a[a_start:]), (Q, post(BODY0)), (A, ok(REPLY0))]
+
+    def draw_cuts(n):
+        return drawn.draw(st.lists(st.integers(1, max(1, n - 1)), max_size=12))
+
+    reference = run(HTTP1Parser(), conversation)
+    events = run(HTTP1Parser(), conversation, split_by(draw_cuts))
+    assert without_data(events) == without_data(reference)
+    assert bodies(events) == bodies(reference)
+    assert list(bodies(reference).values())[-1] == REPLY0  # the last exchange is always found

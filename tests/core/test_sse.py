@@ -235,3 +235,20 @@ def test_items_round_trip_json_text():
     items, _ = run([OPENAI_CHAT])
     for _event, data, _id, value in items[:3]:
         assert value == json.loads(data)
+
+
+def test_raw_json_error_after_events_becomes_an_item():
+    # Gemini (alt=sse) may end a stream with a plain pretty-printed JSON error object after
+    # some events, outside any data: line. It must reach the provider as one parsed item.
+    error = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
+    body = (b'data: {"candidates": [{"content": {"parts": [{"text": "Hel"}]}}]}\r\n\r\n'
+            + json.dumps(error, indent=2).encode() + b"\n")
+    for step in (len(body), 1, 7):
+        d = SSEDecoder()
+        items = []
+        for i in range(0, len(body), step):
+            items += d.feed(body[i:i + step])
+        items += d.close()
+        assert [it.json for it in items] == [
+            {"candidates": [{"content": {"parts": [{"text": "Hel"}]}}]}, error]
+        assert items[1].event is None

@@ -15,7 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from llmspy.fake import DEFAULT_TEXT_REPLIES, FakeProvider, Reply, ToolCall, Usage, clients
+from llmspy.fake import expected
+from llmspy.fake.scripts import RequestView
 from llmspy.fake.server import route
+from llmspy.fake.wire import render
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -69,14 +72,16 @@ SDKS = {  # api -> (runner, wire usage, finish reasons (text, tools))
     "gemini.generate_content": (clients.gemini_generate, GEMINI_USAGE, ("STOP", "STOP")),
     "cohere.chat.v2": (clients.cohere_chat, COHERE_USAGE, ("COMPLETE", "TOOL_CALL")),
 }
-SDK_CASES = [(api, stream, tools, False) for api in SDKS for stream in (False, True)
-             for tools in (False, True)]
-SDK_CASES += [(api, api != "anthropic.messages", True, True) for api in SDKS]  # HTTP/2
+# Every (stream, tools) combination per SDK, spread over HTTP/1.1 and HTTP/2.
+SDK_CASES = [(api, stream, tools, http2) for api in SDKS
+             for stream, tools, http2 in ((False, False, False), (False, True, True),
+                                          (True, False, True), (True, True, False))]
 
 
 def _case_id(case) -> str:
     api, stream, tools, http2 = case
-    return f"{api}-{'stream' if stream else 'whole'}-{'tools' if tools else 'text'}-h{2 if http2 else 1}"
+    mode = f"{'stream' if stream else 'whole'}-{'tools' if tools else 'text'}"
+    return f"{api}-{mode}-h{2 if http2 else 1}"
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +324,7 @@ def test_defaults_compression_chunking_and_pages(tmp_path):
 def test_sequence_script_error_and_cut_stream():
     api = "openai.chat_completions"
     cut = Reply(text=("one", "two", "three", "four"), abort_after=3)
-    with FakeProvider() as fake:
+    with FakeProvider(keep_alive_timeout=0.5) as fake:
         fake.set_script(api, [Reply(status=429, error_message="slow down"), cut])
         first = clients.openai_chat("localhost", fake.port, ca=fake.ca_pem_path)
         assert first.returncode != 0 and "429" in first.stderr and "slow down" in first.stderr
@@ -368,3 +373,32 @@ def test_stop_frees_the_port():
     import socket
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+# ---- rendering without a network -----------------------------------------------------------
+
+@pytest.mark.parametrize("reply", [text_reply, tool_reply], ids=["text", "tools"])
+@pytest.mark.parametrize("api", list(MODELS))
+def test_each_stream_write_is_one_whole_event(api, reply):
+    view = RequestView(api, model="m", stream=True, include_usage=True)
+    wire = render(reply(api), view)
+    assert wire.streamed and len(wire.chunks) >= (len(TEXT) if reply is text_reply else 1)
+    eol = "\r\n" if api == "gemini.generate_content" else "\n"
+    for chunk in wire.chunks:
+        text = chunk.decode()
+        assert text.endswith(eol + eol) and text.count(eol + eol) == 1
+        assert text.count("data: ") == 1
+
+
+def test_expected_maps_the_reply_to_record_fields():
+    want = expected(tool_reply("anthropic.messages"), "anthropic.messages")
+    assert want["text"] == "Checking now." and want["finish_reason"] == "tool_use"
+    assert want["tool_calls"][0] == {"id": "call_A1", "name": "get_weather",
+                                     "arguments": '{"city": "Lyon", "unit": "celsius"}'}
+    assert want["usage"] == {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120,
+                             "cache_read_input_tokens": 30, "cache_creation_input_tokens": 10,
+                             "reasoning_tokens": 5}
+    gemini = expected(tool_reply("gemini.generate_content"), "gemini.generate_content")
+    assert [t["id"] for t in gemini["tool_calls"]] == [None, None]
+    assert gemini["finish_reason"] == "STOP" and gemini["text"] == ""
+    assert expected(text_reply("cohere.chat.v2"), "cohere.chat.v2")["model"] is None
