@@ -29,12 +29,17 @@ SECRET_HEADERS = frozenset(
 SECRET_QUERY_KEYS = frozenset({"key", "api_key", "apikey", "access_token", "token"})
 
 
+_WS_KEY = re.compile(r"((?:openai-insecure-api-key|[a-z-]*api-key)\.)[^,\s]+", re.I)
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     """A copy of ``headers`` (lower-case names) with secret values replaced. The scheme of an
     Authorization value is kept ("Bearer [REDACTED]"): it tells which auth was used."""
     out = {}
     for name, value in headers.items():
-        if name in SECRET_HEADERS:
+        if name == "sec-websocket-protocol":  # OpenAI Realtime puts the key in a subprotocol
+            out[name] = _WS_KEY.sub(r"\1" + REDACTED, value)
+        elif name in SECRET_HEADERS:
             scheme, sep, _ = value.partition(" ")
             out[name] = f"{scheme} {REDACTED}" if sep and name.endswith("authorization") else REDACTED
         else:

@@ -347,6 +347,8 @@ class Exchange:
                 self._acc.finish()
             except Exception as e:
                 out.append(Notice(f"{self._provider.name}: could not finish record: {type(e).__name__}: {e}"))
+        if self._acc is not None and self._acc.ended and rec.response.streamed:
+            self._response_complete = True  # terminal event seen: a later cut loses nothing
         rec.timing.end = ts
         rec.timing.finish()
         rec.complete = self._request_complete and self._response_complete and rec.response.status is not None

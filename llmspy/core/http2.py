@@ -8,8 +8,8 @@
 #
 #  * Frames (RFC 9113 §4.1). DATA payloads are emitted as their bytes arrive, padding removed,
 #    so a 16 KiB frame of streamed tokens is not held back; other frames are buffered whole, up
-#    to the receiver's SETTINGS_MAX_FRAME_SIZE as far as seen (16 KiB until raised; the 24-bit
-#    maximum, 16 MiB, when the capture began mid-connection). HEADERS/PUSH_PROMISE
+#    to the receiver's SETTINGS_MAX_FRAME_SIZE (16 KiB from the preface until SETTINGS raise
+#    it; the 24-bit maximum, 16 MiB, while unknown: capture that began mid-connection). HEADERS/PUSH_PROMISE
 #    plus CONTINUATION are joined (§6.10); hyperframe strips padding and priority fields.
 #  * Streams are demultiplexed into RequestHead / ResponseHead (pseudo-headers go into their
 #    fields, §8.3), Data, End (END_STREAM; a HEADERS block after the head carries trailers,
@@ -27,12 +27,13 @@
 #    use the static table and their own literals (then they are right); otherwise the stream
 #    gets a head with headers=None, and DATA still flows by stream id. A block that starts
 #    with a size update to 0 empties the peer's table too: the direction is trusted again.
-#  * Frame boundaries. With ``preface_seen`` the first frame (after the client preface, which
-#    is skipped when present) is trusted if its header is plausible. Otherwise, or when it is
-#    not, the parser resynchronises: it scans byte by byte for a frame header that is
-#    plausible for the type (RFC 9113 §6: defined flags, stream id zero or not, fixed lengths,
-#    length <= 16384, client streams odd) and whose frame is followed by another plausible
-#    header; the bytes before it are skipped and counted. Later, an unparsable frame is a
+#  * Frame boundaries are found from the bytes: a request side that begins with the client
+#    preface (skipped) and a response side that begins with a SETTINGS frame (the server
+#    preface, §3.4) start at the connection start, aligned. Otherwise the capture began
+#    mid-connection and the parser resynchronises: it scans byte by byte for a frame header
+#    that is plausible for its type (RFC 9113 §6: defined flags, stream id zero or not, fixed
+#    lengths, length <= 16384, client streams odd) and is followed by another plausible
+#    header; the bytes before it are skipped and counted. After that, an unparsable frame is a
 #    ProtocolError and that direction stops.
 from __future__ import annotations
 
@@ -193,13 +194,15 @@ class _Direction:
         "block",
         "closed",
         "max_frame_size",
+        "max_frame_size_set",
     )
 
-    def __init__(self, side: str, max_frame_size: int) -> None:
+    def __init__(self, side: str) -> None:
         self.side = side
         # SETTINGS_MAX_FRAME_SIZE of the receiving peer (RFC 9113 §4.2, §6.5.2): a longer frame
-        # is a FRAME_SIZE_ERROR. Unknown mid-connection: then the 24-bit maximum.
-        self.max_frame_size = max_frame_size
+        # is a FRAME_SIZE_ERROR. The 24-bit maximum until known (preface or SETTINGS seen).
+        self.max_frame_size = MAX_FRAME_PAYLOAD_BYTES
+        self.max_frame_size_set = False  # by a SETTINGS frame
         self.buf = bytearray()
         self.mode = _START
         self.decoder = Decoder(max_header_list_size=MAX_HEADER_LIST_BYTES)
@@ -223,16 +226,16 @@ class HTTP2Parser:
     or the connection with None: unended messages get End(complete=False), requests without
     a response Reset.
 
-    ``preface_seen`` (default True): the capture starts at the start of the connection, so the
-    first frame of each side is at a frame boundary. False: the capture began mid-connection;
-    each side looks for a frame boundary first (module comment). Never raises on bad input.
+    ``preface_seen`` is what the caller knows about the preface (the tracker's sniffer may have
+    seen it); the parser does not depend on it: it skips the preface when the bytes begin with
+    it and finds frame boundaries itself (module comment), whatever the caller saw or fed.
+    Never raises on bad input.
     """
 
     def __init__(self, preface_seen: bool = True) -> None:
         self.preface_seen = preface_seen
-        initial = INITIAL_MAX_FRAME_SIZE if preface_seen else MAX_FRAME_PAYLOAD_BYTES
-        self._request = _Direction(REQUEST, initial)
-        self._response = _Direction(RESPONSE, initial)
+        self._request = _Direction(REQUEST)
+        self._response = _Direction(RESPONSE)
         self._streams: dict[int, _Stream] = {}
         self._closed: OrderedDict[int, None] = OrderedDict()
 
@@ -290,16 +293,27 @@ class HTTP2Parser:
     # -- finding frames ------------------------------------------------------------------------
 
     def _start(self, d: _Direction, ts: float, events: list[HTTPEvent]) -> None:
-        """Skip the client preface; decide whether the first frame starts at byte 0."""
+        """Is the first frame at byte 0 (connection start) or must it be looked for?"""
         if d.side == REQUEST:
+            if len(d.buf) < len(PREFACE) and PREFACE.startswith(d.buf):
+                return  # could still be the preface
             if d.buf.startswith(PREFACE):
                 del d.buf[: len(PREFACE)]
-            elif PREFACE.startswith(d.buf):
-                return  # could still be the preface
-        if len(d.buf) < FRAME_HEADER_BYTES:
+                d.mode = _FRAMES
+                for direction in (self._request, self._response):  # §6.5.2 initial value
+                    if not direction.max_frame_size_set:
+                        direction.max_frame_size = INITIAL_MAX_FRAME_SIZE
+                return
+        elif len(d.buf) < FRAME_HEADER_BYTES:
             return
-        aligned = _plausible_length(d.buf[:FRAME_HEADER_BYTES], d.side, MAX_FRAME_PAYLOAD_BYTES)
-        d.mode = _FRAMES if self.preface_seen and aligned is not None else _HUNT
+        elif (
+            d.buf[3] == 0x4
+            and not d.buf[4] & 0x1
+            and _plausible_length(d.buf[:FRAME_HEADER_BYTES], d.side, MAX_FRAME_PAYLOAD_BYTES) is not None
+        ):
+            d.mode = _FRAMES  # the server preface: a SETTINGS frame (RFC 9113 §3.4)
+            return
+        d.mode = _HUNT
 
     def _hunt(self, d: _Direction, ts: float, events: list[HTTPEvent]) -> None:
         """Scan for a plausible frame header followed by another plausible one; skip the bytes
@@ -445,7 +459,8 @@ class HTTP2Parser:
             if size is not None:
                 other.decoder.max_allowed_table_size = size
             max_frame_size = frame.settings.get(_SETTINGS_MAX_FRAME_SIZE)
-            if max_frame_size is not None and other.max_frame_size != MAX_FRAME_PAYLOAD_BYTES:
+            if max_frame_size is not None:
+                other.max_frame_size_set = True
                 other.max_frame_size = max(
                     INITIAL_MAX_FRAME_SIZE, min(max_frame_size, MAX_FRAME_PAYLOAD_BYTES)
                 )

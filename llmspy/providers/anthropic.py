@@ -218,6 +218,8 @@ class AnthropicAccumulator(Accumulator):
             return []
         if kind == "message":  # a whole Message sent as one event (seen from some gateways)
             return self._message(d)
+        if kind == "message_stop":
+            self.ended = True
         return []  # message_stop, ping, unknown event types
 
     def _delta(self, index: Any, delta: dict) -> list[tuple[str, str]]:

@@ -194,6 +194,10 @@ class Accumulator:
         self._calls: list[ToolCall] = []  # in order of first fragment
         self._by_key: dict[Any, ToolCall] = {}  # key -> the call that key now means
         self._last_key: Any = None
+        # Set by providers on their stream's terminal event ([DONE], message_stop,
+        # response.completed, done: true ...): the answer is whole even if the connection is
+        # then cut before the HTTP message ends (SDKs often close right after it).
+        self.ended = False
 
     # -- to override -------------------------------------------------------------------------
     def item(self, item: StreamItem) -> list[tuple[str, str]]:

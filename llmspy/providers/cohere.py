@@ -193,6 +193,7 @@ class CohereV2Accumulator(Accumulator):
         if kind == "message-start":
             self.set_once("id", d.get("id"))
         elif kind == "message-end":
+            self.ended = True
             self.set_once("id", d.get("id"))
             _finish_reason(self, delta.get("finish_reason"), delta.get("error"))
             _usage(self, delta.get("usage"))
@@ -252,6 +253,7 @@ class CohereV1Accumulator(Accumulator):
         if kind == "stream-start":
             self.set_once("id", d.get("generation_id"))
         elif kind == "stream-end":
+            self.ended = True
             self._response(as_dict(d.get("response")), streamed=True)
             _finish_reason(self, d.get("finish_reason"))
         elif kind is None and isinstance(d.get("message"), str):

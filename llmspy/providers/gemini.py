@@ -270,6 +270,7 @@ class GeminiAccumulator(Accumulator):
                 out += self.add_text(part.get("text"))
         if isinstance(first.get("finishReason"), str):
             self.response.finish_reason = first["finishReason"]
+            self.ended = True  # the last chunk carries the finish reason (and final usage)
         return out
 
     def finish(self) -> None:

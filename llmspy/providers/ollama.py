@@ -175,6 +175,8 @@ class OllamaAccumulator(Accumulator):
                 name=function.get("name"),
                 arguments=function.get("arguments", {}),
             )
+        if d.get("done") is True:
+            self.ended = True
         if d.get("done") is True and isinstance(d.get("done_reason"), str):
             self.response.finish_reason = d["done_reason"]
         self.set_usage(input_tokens=d.get("prompt_eval_count"), output_tokens=d.get("eval_count"))

@@ -96,6 +96,8 @@ class ChoicesAccumulator(Accumulator):
     def item(self, item: StreamItem) -> Deltas:
         data = item.json
         if not isinstance(data, dict):
+            if item.data.strip() == "[DONE]":
+                self.ended = True
             return []  # "[DONE]", or a non-JSON line
         if not error_from(self, data) and item.event == "error":
             self.set_error(None, data.get("message") or item.data[:ERROR_TEXT_CAP])

@@ -126,6 +126,7 @@ class ResponsesAccumulator(Accumulator):
         if kind in _ARG_DONES:
             return self._fill_arguments(self._key(data), data.get(_ARG_DONES[kind]))
         if kind in _TERMINAL:
+            self.ended = True
             return self._final(data.get("response"))
         return []
 

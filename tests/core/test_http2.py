@@ -178,8 +178,11 @@ STREAMING_EVENTS = [
 
 
 @pytest.mark.parametrize("split", SPLITS)
-def test_streamed_exchange(split):
-    assert canonical(run(HTTP2Parser(), streaming_conversation(), SPLITS[split])) == STREAMING_EVENTS
+@pytest.mark.parametrize("preface_seen", [True, False])  # a hint only: the bytes decide
+def test_streamed_exchange(split, preface_seen):
+    parser = HTTP2Parser(preface_seen=preface_seen)
+    assert canonical(run(parser, streaming_conversation(), SPLITS[split])) == STREAMING_EVENTS
+    assert parser.skipped_bytes == {Q: 0, A: 0}
 
 
 def test_data_is_emitted_as_it_arrives_even_inside_a_frame():

@@ -108,6 +108,30 @@ def test_secrets_never_in_output(tmp_path, flags):
         assert "gpt-4o-mini" in p.stdout and "claude-sonnet-4-5" in p.stdout
 
 
+_B = PLANTED_VALUES[0].encode()
+# Request heads that are not valid HTTP/1.1 around a secret: the error notice about them must
+# not quote the secret (h11 puts the offending line in its exception message).
+MALFORMED_SECRET_HEADS = {
+    "space_before_colon": b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nAuthorization : Bearer " + _B + b"\r\nContent-Length: 2\r\n\r\n{}",
+    "line_without_colon": b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nAuthorization: Bearer " + _B + b"\r\nBad Line\r\nContent-Length: 2\r\n\r\n{}",
+    "control_in_value": b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nAuthorization: Bearer " + _B + b"\x01\r\nContent-Length: 2\r\n\r\n{}",
+    "nul_in_target": b"POST /v1beta/models/x:\x00generateContent?key=" + _B + b" HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: 2\r\n\r\n{}",
+    "bad_content_length": b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nX-Api-Key: " + _B + b"\r\nContent-Length: x\r\n\r\n{}",
+}
+_SECRET_RESPONSE = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nSet-Cookie: s=" + _B + b"\r\nContent-Length: 2\r\n\r\n{}"
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_SECRET_HEADS))
+def test_secrets_not_in_protocol_error_notices(tmp_path, name):
+    lines = capture_lines([("client", MALFORMED_SECRET_HEADS[name]), ("server", _SECRET_RESPONSE)])
+    path = write_capture(tmp_path / "malformed-secret.jsonl", lines)
+    for flags in (["--format", "jsonl", "--all", "--debug"], ["--format", "pretty", "--all", "--debug"]):
+        p = llmspy("replay", *flags, path)
+        assert_one_line_errors(p.stderr)
+        assert_no_leak("stdout", p.stdout)
+        assert_no_leak("stderr", p.stderr)
+
+
 # -- malformed lines ---------------------------------------------------------------------------
 def test_malformed_lines_are_reported_and_skipped(tmp_path):
     good_a = capture_lines(http1_conversation([OPENAI_STREAM.exchange]), conn="1:0xa")
