@@ -89,6 +89,17 @@ def _headers(fields) -> Headers:
     return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in fields)
 
 
+# The part of a library's error message that quotes the offending bytes ("illegal header line:
+# bytearray(b'...')"): cut off, since those bytes may hold an API key (DESIGN.md: secrets never
+# reach output, and ProtocolError messages are shown to the user).
+_QUOTED_BYTES = re.compile(r"\s*:?\s*(?:bytearray\()?b['\"].*", re.S)
+
+
+def safe_message(exc: Exception) -> str:
+    """``exc``'s message without the bytes it quotes. Shared with http2.py."""
+    return _QUOTED_BYTES.sub("", str(exc)) or type(exc).__name__
+
+
 def _header_value(fields, name: bytes) -> bytes | None:
     for field_name, value in fields:
         if field_name == name:
@@ -217,9 +228,7 @@ class HTTP1Parser:
         self._pump(events)
         if d is self._response and d.held and d.synced and not self._unanswered:
             if not b"HTTP/1.".startswith(bytes(d.held[:7])):  # RFC 9112 §4: not a status-line
-                self._fail(
-                    d, f"response bytes that are not a status line: {bytes(d.held[:24])!r}", ts, events
-                )
+                self._fail(d, "response bytes that do not start a status line", ts, events)
         if len(d.held) > MAX_HELD_BYTES and not d.stopped:
             self._fail(d, f"more than {MAX_HELD_BYTES} bytes wait for the other direction", ts, events)
         return events
@@ -273,7 +282,7 @@ class HTTP1Parser:
                     try:
                         d.conn = self._new_connection(d)
                     except h11.LocalProtocolError as exc:  # not expected: see _new_connection
-                        self._fail(d, f"cannot follow request {d.index}: {exc}", ts, events)
+                        self._fail(d, f"cannot follow request {d.index}: {safe_message(exc)}", ts, events)
                         continue
                 d.conn.receive_data(data)
                 self._drain(d, ts, events)
@@ -315,7 +324,7 @@ class HTTP1Parser:
                 event = d.conn.next_event()
             except h11.RemoteProtocolError as exc:
                 if not closing:
-                    self._fail(d, f"malformed HTTP/1 {d.side}: {exc}", ts, events)
+                    self._fail(d, f"malformed HTTP/1 {d.side}: {safe_message(exc)}", ts, events)
                 elif d.started:  # cut short by the close (RFC 9112 §8), not malformed
                     events.append(End(ts, d.index, d.side, complete=False))
                     self._finish(d)

@@ -65,6 +65,7 @@ from .events import (
     Reset,
     ResponseHead,
 )
+from .http1 import safe_message
 
 __all__ = [
     "HTTP2Parser",
@@ -357,7 +358,7 @@ class HTTP2Parser:
             try:
                 frame, length = Frame.parse_frame_header(memoryview(bytes(d.buf[:FRAME_HEADER_BYTES])))
             except HyperframeError as exc:
-                self._fail(d, f"bad HTTP/2 frame header: {exc}", ts, events)
+                self._fail(d, f"bad HTTP/2 frame header: {safe_message(exc)}", ts, events)
                 return
             if length > d.max_frame_size:
                 self._fail(
@@ -394,7 +395,7 @@ class HTTP2Parser:
             try:
                 frame.parse_body(memoryview(body))
             except HyperframeError as exc:
-                self._fail(d, f"bad HTTP/2 {type(frame).__name__}: {exc}", ts, events)
+                self._fail(d, f"bad HTTP/2 {type(frame).__name__}: {safe_message(exc)}", ts, events)
                 return
             self._on_frame(d, frame, ts, events)
 

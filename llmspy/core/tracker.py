@@ -89,8 +89,8 @@ def _sniff(data: bytes) -> tuple[str, str] | None:
         return None
     if _REQUEST_START.match(head):
         return ("h1", "client")
-    if re.fullmatch(rb"[A-Z][A-Z0-9_-]{0,19}", head):
-        return None  # a method token still arriving
+    if re.fullmatch(rb"[A-Z][A-Z0-9_-]{0,19} ?", head):
+        return None  # a method token (and its space) still arriving
     if len(head) >= 9 and _looks_like_h2_frame(head):
         return ("h2-mid", "")
     return ("none", "")

@@ -60,14 +60,21 @@ class HTTPRequest:
 
     @classmethod
     def build(cls, method, url, headers, body, parsed) -> HTTPRequest:
-        parts = urlsplit(url or "")
-        host = (parts.hostname or "").lower() or None
+        try:
+            parts = urlsplit(url or "")
+            host = (parts.hostname or "").lower().rstrip(".") or None
+            path, query = parts.path or "/", parts.query
+        except ValueError:  # e.g. an unbalanced "[" in a Host header: keep what is certain
+            rest = (url or "").split("://", 1)[-1]
+            slash = rest.find("/")
+            host, target = None, (rest[slash:] if slash >= 0 else "/")
+            path, _, query = target.partition("?")
         return cls(
             method=method,
             url=url,
             host=host,
-            path=parts.path or "/",
-            query=parse_qs(parts.query),
+            path=path,
+            query=parse_qs(query),
             headers=headers,
             body=body,
             json=parsed,

@@ -628,3 +628,24 @@ def test_any_split_of_a_mid_connection_capture_gives_the_same_events(drawn, q_st
     assert without_data(events) == without_data(reference)
     assert bodies(events) == bodies(reference)
     assert list(bodies(reference).values())[-1] == REPLY0  # the last exchange is always found
+
+
+SECRET = b"sk-proj-SECRET0123456789"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization : Bearer " + SECRET + b"\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization Bearer " + SECRET + b"\r\n\r\n",
+        b"POST /v1/x?key=" + SECRET + b"\x00 HTTP/1.1\r\nHost: a\r\n\r\n",
+    ],
+)
+def test_protocol_error_messages_never_quote_the_bytes(head):
+    # h11 quotes the offending line in its exception; a header line may carry an API key.
+    parser = HTTP1Parser()
+    events = parser.feed(Q, post(BODY0) + head, 1.0)
+    events += parser.feed(A, b"HTTP/1.1 200 OK\r\nSet-Cookie " + SECRET + b"\r\n\r\n", 2.0)
+    errors = [e for e in events if isinstance(e, ProtocolError)]
+    assert len(errors) == 2
+    assert not any(b"SECRET" in e.message.encode() for e in errors), errors

@@ -230,3 +230,19 @@ def test_memory_bounded_on_decompression_bomb():
     del zeros
     peak = _peak(events)
     assert peak < BOMB_PEAK_LIMIT, f"peak {peak / MiB:.1f} MiB"
+
+
+@pytest.mark.parametrize("host", ["[api.openai.com", "api.openai.com]", "[::1", "api.openai.com:99999", "api.openai.com:abc"])
+def test_odd_host_header_keeps_the_record(host):
+    """A Host value that urllib cannot split (unbalanced IPv6 brackets, bad port) is bad
+    input, not a bug: the exchange still gives its record, and no internal error."""
+    import dataclasses
+
+    from .builders import records_of, run_tracker
+    from .corpus import OPENAI_STREAM
+
+    req = dataclasses.replace(OPENAI_STREAM.request, host=host)
+    outputs = run_tracker(capture_lines(http1_conversation([(req, OPENAI_STREAM.response)])), mode="all")
+    assert_sane(outputs)
+    (rec,) = records_of(outputs)
+    assert rec.response.text == OPENAI_STREAM.expect["response.text"]
