@@ -144,13 +144,20 @@ class Reassembler:
     """Raw ring-buffer records -> CaptureEvents. Sans-I/O: no clock, no /proc, no BPF.
 
     ``clock_offset_s``: unix seconds minus CLOCK_MONOTONIC seconds (kernel ts_ns -> unix);
-    ``exe_of(pid) -> str | None`` names the executable (injected: it reads /proc).
+    ``exe_of(pid) -> str | None`` names the executable (injected: it reads /proc);
+    ``forget_pid(pid)`` is called when a process exits.
     Malformed records are counted in ``malformed``, calls delivered with missing records in
     ``incomplete``; nothing raises."""
 
-    def __init__(self, clock_offset_s: float = 0.0, exe_of: Callable[[int], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        clock_offset_s: float = 0.0,
+        exe_of: Callable[[int], str | None] | None = None,
+        forget_pid: Callable[[int], None] | None = None,
+    ) -> None:
         self.clock_offset_s = clock_offset_s
         self.exe_of = exe_of or (lambda pid: None)
+        self.forget_pid = forget_pid or (lambda pid: None)
         self.incomplete = 0
         self.malformed = 0
         self._pending: OrderedDict[tuple[int, int, int], _PendingCall] = OrderedDict()
@@ -181,15 +188,14 @@ class Reassembler:
         if h.kind == KIND_CLOSE:
             return self._close(conn, h)
         if h.kind == KIND_EXIT:
-            return [e for c in [c for c, pid in self._conns.items() if pid == h.pid] for e in self._close(c, h)] + \
-                self._forget_pid(h.pid)
+            return self._exit(h)
         return self._data(conn, h, data)
 
     def expire(self, now_ns: int) -> list[CaptureEvent]:
         """Deliver calls still incomplete STALE_CALL_NS after they were made
         (``now_ns``: CLOCK_MONOTONIC)."""
         stale = [k for k, p in self._pending.items() if now_ns - p.header.ts_ns > STALE_CALL_NS]
-        return [self._deliver(k) for k in stale]
+        return [e for k in stale for e in self._deliver(k)]
 
     # -- internals -------------------------------------------------------------------------
 
@@ -199,18 +205,19 @@ class Reassembler:
         previous = self._current_call.get(h.tid)
         if previous is not None and previous != key and previous in self._pending:
             # The thread made a newer call, so the kernel finished copying the previous one.
-            out.append(self._deliver(previous))
+            out += self._deliver(previous)
         self._current_call[h.tid] = key
+        if conn in self._muted:
+            return out
         expected = h.total_len - h.lost_len
         if key not in self._pending:
             if h.offset == 0 and h.chunk_len == expected:  # the common case: one record
-                if conn not in self._muted:
-                    out.append(self._event(conn, h, data, truncated=bool(h.flags & FLAG_TRUNCATED or h.flags & FLAG_FAULT)))
+                out.append(self._event(conn, h, data, truncated=bool(h.flags & (FLAG_TRUNCATED | FLAG_FAULT))))
                 return out
             while len(self._pending) >= MAX_PENDING_CALLS or (
                 self._pending and self._pending_bytes + expected > MAX_PENDING_BYTES
             ):
-                out.append(self._deliver(next(iter(self._pending))))
+                out += self._deliver(next(iter(self._pending)))
             self._pending[key] = _PendingCall(h, expected)
         call = self._pending[key]
         if h.offset not in call.parts:
@@ -219,10 +226,10 @@ class Reassembler:
             self._pending_bytes += len(data)
             call.fault |= bool(h.flags & FLAG_FAULT)
         if call.received >= call.expected:
-            out.append(self._deliver(key))
+            out += self._deliver(key)
         return out
 
-    def _deliver(self, key: tuple[int, int, int]) -> CaptureEvent:
+    def _deliver(self, key: tuple[int, int, int]) -> list[CaptureEvent]:
         call = self._pending.pop(key)
         self._pending_bytes -= call.received
         if self._current_call.get(key[0]) == key:
@@ -239,10 +246,9 @@ class Reassembler:
         h = call.header
         conn = f"{h.pid}:{h.ssl:#x}"
         truncated = missing or call.fault or bool(h.flags & FLAG_TRUNCATED)
-        event = self._event(conn, h, bytes(data), truncated)
         if conn in self._muted:
-            event.data, event.truncated = b"", True
-        return event
+            return []
+        return [self._event(conn, h, bytes(data), truncated)]
 
     def _event(self, conn: str, h: RecordHeader, data: bytes, truncated: bool) -> CaptureEvent:
         if h.kind in (KIND_SEND, KIND_RECV):
@@ -272,12 +278,17 @@ class Reassembler:
             event.tid = h.pid
         return [event]
 
-    def _forget_pid(self, pid: int) -> list[CaptureEvent]:
-        prefix = f"{pid}:"
+    def _exit(self, h: RecordHeader) -> list[CaptureEvent]:
+        """The process ended: CLOSE each of its connections, forget everything about it."""
+        prefix = f"{h.pid}:"
+        out = []
+        for conn in [c for c, pid in self._conns.items() if pid == h.pid]:
+            out += self._close(conn, h)
         for conn in [c for c in self._servers if c.startswith(prefix)]:
             del self._servers[conn]
         self._muted = {c for c in self._muted if not c.startswith(prefix)}
-        return []
+        self.forget_pid(h.pid)
+        return out
 
 
 def _remember(table: OrderedDict, key, value, cap: int = MAX_CONNECTIONS) -> None:
@@ -335,6 +346,9 @@ class _ProcessInfo:
                 exe = None
             _remember(self.cache, pid, exe, MAX_PROCESSES)
         return self.cache[pid]
+
+    def forget(self, pid: int) -> None:
+        self.cache.pop(pid, None)
 
 
 class EBPFCapture:
@@ -424,7 +438,8 @@ class EBPFCapture:
         mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)  # == bpf_ktime_get_ns()
         wall = time.time_ns()
         mono2 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        self.reassembler = Reassembler((wall - (mono + mono2) / 2) / 1e9, _ProcessInfo())
+        processes = _ProcessInfo()
+        self.reassembler = Reassembler((wall - (mono + mono2) / 2) / 1e9, processes, processes.forget)
 
     def _load(self, cflags: list[str]) -> None:
         """Compile, and load every program (so verifier errors surface here, not at attach)."""
@@ -476,11 +491,6 @@ class EBPFCapture:
         events: list[CaptureEvent] = []
         for record in raw:
             events += self.reassembler.feed(record)
-            if record[HDR_SIZE - 24 - 1 - 1:][:0] == b"" and len(record) >= HDR_SIZE:
-                kind = record[RecordHeader.kind.offset]
-                if kind == KIND_EXIT:
-                    pid = int.from_bytes(record[RecordHeader.pid.offset:RecordHeader.pid.offset + 4], "little")
-                    self.reassembler.exe_of.cache.pop(pid, None)
         events += self.reassembler.expire(time.clock_gettime_ns(time.CLOCK_MONOTONIC))
         return events
 

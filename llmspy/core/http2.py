@@ -9,8 +9,8 @@
 #  * Frames (RFC 9113 §4.1). DATA payloads are emitted as their bytes arrive, padding removed,
 #    so a 16 KiB frame of streamed tokens is not held back; other frames are buffered whole, up
 #    to the receiver's SETTINGS_MAX_FRAME_SIZE (16 KiB from the preface until SETTINGS raise
-#    it; the 24-bit maximum, 16 MiB, while unknown: capture that began mid-connection). HEADERS/PUSH_PROMISE
-#    plus CONTINUATION are joined (§6.10); hyperframe strips padding and priority fields.
+#    it; while unknown, mid-connection, the 24-bit maximum: 16 MiB). HEADERS/PUSH_PROMISE plus
+#    CONTINUATION are joined (§6.10); hyperframe strips padding and priority fields.
 #  * Streams are demultiplexed into RequestHead / ResponseHead (pseudo-headers go into their
 #    fields, §8.3), Data, End (END_STREAM; a HEADERS block after the head carries trailers,
 #    §8.1), Reset (RST_STREAM; GOAWAY for streams above its last stream id that the sender

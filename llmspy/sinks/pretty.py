@@ -54,7 +54,7 @@ class PrettySink:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.show_messages = show_messages
         self._numbers: dict[str, int] = {}
-        self._streaming: str | None = None  # record id whose text is mid-line
+        self._streaming: tuple[str, str] | None = None  # (record id, kind) mid-line
         self._started: set[str] = set()
 
     def _n(self, rec: LLMRecord) -> int:
@@ -102,12 +102,12 @@ class PrettySink:
         rec = ev.record
         if rec.kind != "llm" or ev.kind == "tool":
             return
-        if self._streaming != rec.id:
+        if self._streaming != (rec.id, ev.kind):  # another call, or reasoning -> text
             self._end_line()
             tag = f"#{self._n(rec)} " if len(self._started) > 1 else ""
             style = "dim italic" if ev.kind == "reasoning" else "bold"
             self.console.print(f"  [{style}]{tag}⇢[/] ", end="")
-            self._streaming = rec.id
+            self._streaming = (rec.id, ev.kind)
         style = "dim italic" if ev.kind == "reasoning" else None
         self.console.print(ev.text, end="", markup=False, style=style)
 
