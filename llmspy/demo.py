@@ -47,7 +47,7 @@ def _namespaces_work() -> bool:
 
 def run_demo(fmt: str = "pretty", proxy: bool = False) -> int:
     from .capture.diagnose import CaptureUnavailable
-    from .capture.live import LiveCapture, LiveOptions
+    from .capture.live import LiveCapture, LiveOptions, error_line
     from .capture.targets import TargetError
     from .fake.clients import write_hosts_file
     from .fake.server import FakeProvider
@@ -57,7 +57,7 @@ def run_demo(fmt: str = "pretty", proxy: bool = False) -> int:
     try:
         live = LiveCapture(LiveOptions(mode="llm", fmt=fmt), ignore_pids=frozenset({os.getpid()}))
     except (CaptureUnavailable, TargetError) as e:
-        _say(f"error: {e}")
+        _say(f"error: {error_line(e)}")
         _say("the eBPF demo needs root; `llmspy demo --proxy` shows the proxy front end without it")
         return 1
     tmp = tempfile.mkdtemp(prefix="llmspy-demo-")

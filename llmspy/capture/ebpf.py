@@ -420,8 +420,8 @@ class EBPFCapture:
         self.compile_seconds = time.monotonic() - started
 
         for pid in pids:
-            self.bpf["pid_filter"][ctypes.c_uint32(pid)] = ctypes.c_uint8(1)
-        table = self.bpf["comm_filter"]
+            self.bpf[b"pid_filter"][ctypes.c_uint32(pid)] = ctypes.c_uint8(1)
+        table = self.bpf[b"comm_filter"]
         for comm in comms:
             table[table.Key(comm.encode())] = ctypes.c_uint8(1)
 
@@ -434,7 +434,7 @@ class EBPFCapture:
             first = self.attach_errors[0] if self.attach_errors else "no data functions found"
             raise CaptureUnavailable(f"could not attach to any target: {first}")
 
-        self.bpf["records"].open_ring_buffer(self._on_record)
+        self.bpf[b"records"].open_ring_buffer(self._on_record)
         mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)  # == bpf_ktime_get_ns()
         wall = time.time_ns()
         mono2 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
@@ -446,7 +446,7 @@ class EBPFCapture:
         with tempfile.NamedTemporaryFile(prefix="llmspy-bcc-", suffix=".log") as log_file:
             try:
                 with _stderr_to(log_file.name, self.debug):
-                    self.bpf = self._bcc.BPF(text=probe_source(), cflags=cflags)
+                    self.bpf = self._bcc.BPF(text=probe_source().encode(), cflags=cflags)
                     for entry, ret in _PROBES.values():
                         for fn in filter(None, (entry, ret)):
                             self.bpf.load_func(fn.encode(), self._bcc.BPF.KPROBE)
@@ -498,7 +498,7 @@ class EBPFCapture:
         """Stop copying data of connection ``conn`` ("<pid>:0x<SSL*>") in the kernel; its
         CLOSE still arrives. ValueError for a malformed id."""
         pid, ssl = parse_conn(conn)
-        table = self.bpf["muted"]
+        table = self.bpf[b"muted"]
         table[table.Key(pid=pid, pad=0, ssl=ssl)] = ctypes.c_uint8(1)
         self.reassembler.mute(conn)
 
@@ -506,7 +506,7 @@ class EBPFCapture:
         """Counters: ``lost_records`` (failed ring-buffer reservations), ``lost_bytes`` (bytes
         of calls they cut), ``truncated_bytes`` (bytes beyond max_call_bytes), and in user
         space ``incomplete_calls`` and ``malformed_records``."""
-        counters = self.bpf["counters"]
+        counters = self.bpf[b"counters"]
         value = lambda i: int(counters.sum(ctypes.c_int(i)).value)  # noqa: E731
         return {
             "lost_records": value(COUNTER_LOST_RECORDS),

@@ -14,7 +14,7 @@ from ..core.events import CallDone, Notice
 from ..core.tracker import Mute, Tracker
 from ..sinks import Totals, fan_out
 
-__all__ = ["LiveOptions", "LiveCapture", "run_live", "RawSink"]
+__all__ = ["LiveOptions", "LiveCapture", "run_live", "RawSink", "error_line"]
 
 # How long one poll waits for events (ms): short enough for Ctrl-C and expiry to be prompt.
 POLL_MS = 100
@@ -74,6 +74,12 @@ class RawSink:
             self.file.close()
 
 
+def error_line(e: Exception) -> str:
+    """One line for a capture error, with its fix when it has one."""
+    fix = getattr(e, "fix", None)
+    return f"{e}; fix: {fix}" if fix else str(e)
+
+
 def _stderr(msg: str) -> None:
     print(f"llmspy: {msg}", file=sys.stderr, flush=True)
 
@@ -85,13 +91,11 @@ class LiveCapture:
 
     def __init__(self, opts: LiveOptions, ignore_pids: frozenset[int] = frozenset()):
         from ..cli import make_sinks
-        from .diagnose import preflight
         from .ebpf import EBPFCapture
         from .targets import find_targets
 
-        preflight()
         started = time.monotonic()
-        targets = find_targets(binaries=opts.binaries, libssls=opts.libssls)
+        targets = find_targets(libssl=opts.libssls, binaries=opts.binaries)
         self.cap = EBPFCapture(targets, pids=opts.pids, comms=opts.processes, debug=opts.debug)
         self.attach_s = time.monotonic() - started
         self.opts = opts
@@ -104,7 +108,12 @@ class LiveCapture:
         self._reported_lost = 0
 
     def describe(self) -> list[str]:
-        return self.cap.describe()
+        """What was attached (one line per target) and what could not be."""
+        lines = [f"attached to {path}: {', '.join(syms)}" for path, syms in self.cap.attached]
+        lines += [f"warning: {err}" for err in self.cap.attach_errors]
+        if self.cap.max_call_bytes < (16 << 20):
+            lines.append(f"warning: calls larger than {self.cap.max_call_bytes} bytes are truncated (verifier limit)")
+        return lines
 
     def _emit(self, outputs) -> None:
         for o in outputs:
@@ -160,7 +169,7 @@ def run_live(opts: LiveOptions) -> int:
     try:
         live = LiveCapture(opts, ignore_pids=frozenset({os.getpid()}))
     except (CaptureUnavailable, TargetError) as e:
-        _stderr(f"error: {e}")
+        _stderr(f"error: {error_line(e)}")
         return 1
     for line in live.describe():
         _stderr(line)
