@@ -69,7 +69,7 @@ def common(f):
 @click.option("--proxy", is_flag=True, help="Run the mitmproxy front end instead of eBPF (for Chrome, Electron, Go, rustls...).")
 @click.option("--port", type=int, default=8080, show_default=True, help="Proxy port (with --proxy).")
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Proxy address (with --proxy).")
-@click.option("--ca-dir", type=click.Path(), metavar="DIR", help="Where the proxy CA lives; trust DIR/ca.crt (default: certs/ in a checkout, else ~/.llmspy).")
+@click.option("--ca-dir", type=click.Path(), metavar="DIR", help="Where the proxy CA lives; trust DIR/ca.crt (default: certs/ in a checkout, else ~/.llmspy/ca).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A mitmproxy option, as mitmdump --set (with --proxy). Repeatable.")
 @click.option("--ebpf-source", is_flag=True, hidden=True, help="Print the BPF C program and exit.")
 @click.version_option(__version__, "-V", "--version")
@@ -154,11 +154,14 @@ def doctor():
 
     checks = run_checks()
     for c in checks:
-        mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
+        if c.ok:
+            mark = click.style("ok  ", fg="green")
+        else:
+            mark = click.style("FAIL", fg="red") if c.required else click.style("warn", fg="yellow")
         click.echo(f"{mark} {c.name}: {c.detail}")
         if not c.ok and c.fix:
             click.echo(f"     fix: {c.fix}")
-    sys.exit(0 if all(c.ok for c in checks) else 1)
+    sys.exit(0 if all(c.ok or not c.required for c in checks) else 1)
 
 
 @main.command(context_settings=CONTEXT)
@@ -173,7 +176,7 @@ def demo(fmt, proxy):
 
 
 @main.command("gen-ca", context_settings=CONTEXT)
-@click.option("--ca-dir", type=click.Path(), metavar="DIR", help="Where to write the CA (default: certs/ in a checkout, else ~/.llmspy).")
+@click.option("--ca-dir", type=click.Path(), metavar="DIR", help="Where to write the CA (default: certs/ in a checkout, else ~/.llmspy/ca).")
 @click.option("--force", is_flag=True, help="Replace an existing CA.")
 def gen_ca(ca_dir, force):
     """Create the local CA for proxy mode and print how to trust it."""

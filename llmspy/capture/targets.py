@@ -151,9 +151,7 @@ def _pids(proc: str) -> Iterator[int]:
         names = os.listdir(proc)
     except OSError:
         return
-    for name in names:
-        if name.isdigit():
-            yield int(name)
+    yield from sorted(int(name) for name in names if name.isdigit())
 
 
 def _comm(proc: str, pid: int) -> str:

@@ -93,6 +93,7 @@ class _Body:
         self.framer = None
         self.truncated = False
         self.size = 0  # decoded bytes seen
+        self.wire_size = 0  # bytes as sent (content-coded), for Content-Length
 
     def take(self, decoded: bytes) -> bytes:
         self.size += len(decoded)
@@ -141,6 +142,7 @@ class Exchange:
         self._acc: Accumulator | None = None
         self._announced = False
         self._response_ctype: str | None = None
+        self._response_length: int | None = None  # Content-Length, when valid
         self._request_ctype: str | None = None
         self._notices: list[Notice] = []
         self._raw_url: str | None = None  # unredacted: providers read ?key= style hints
@@ -173,8 +175,16 @@ class Exchange:
             return []
         if not self._request_ended:
             self._request_complete = False
-        self._response_complete = False
+        if not self._response_length_reached():
+            self._response_complete = False
         return self._finish(ts)
+
+    def _response_length_reached(self) -> bool:
+        """Every Content-Length byte of the response arrived: then a missing end cut nothing
+        (an HTTP/2 client may stop reading before the END_STREAM frame, as curl does; RFC 9113
+        §8.1.1 makes any further DATA malformed)."""
+        body = self._response_body
+        return body is not None and self._response_length is not None and body.wire_size == self._response_length
 
     # -- request ----------------------------------------------------------------------------
     def _request_head(self, ev: RequestHead) -> list[Output]:
@@ -250,6 +260,8 @@ class Exchange:
         if rec.timing.start is None:
             rec.timing.start = ev.ts
         self._response_ctype = hdrs.get("content-type")
+        length = hdrs.get("content-length", "").strip()
+        self._response_length = int(length) if length.isdigit() and length.isascii() else None
         self._response_body = body = _Body(hdrs.get("content-encoding"), self.max_body)
         kind = None
         if self._provider is not None:
@@ -274,6 +286,7 @@ class Exchange:
         if self.record.timing.first_byte is None:
             self.record.timing.first_byte = ev.ts
         body = self._response_body
+        body.wire_size += len(ev.data)
         decoded = body.take(body.decoder.feed(ev.data))
         if body.framer is not None and decoded:
             out += self._items(body.framer.feed(decoded), ev.ts)
@@ -307,7 +320,7 @@ class Exchange:
             if self._request_body is not None:
                 self._request_body.take(self._request_body.decoder.close())
             return self._classify()
-        if not ev.complete:
+        if not ev.complete and not self._response_length_reached():
             self._response_complete = False
         return self._finish(ev.ts)
 

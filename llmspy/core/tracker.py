@@ -103,6 +103,12 @@ def _looks_like_h2_frame(head: bytes) -> bool:
     return head[3] <= 0x09 and length <= (1 << 24) - 1 and (head[5] & 0x80) == 0
 
 
+def _is_settings_frame(head: bytes) -> bool:
+    # RFC 9113 §6.5: type 0x4 on stream 0, a multiple of 6 bytes long; not an ACK (flag 0x1).
+    length = int.from_bytes(head[0:3], "big")
+    return head[3] == 0x4 and not head[4] & 0x1 and head[5:9] == b"\0\0\0\0" and length % 6 == 0
+
+
 @dataclass(slots=True)
 class _Conn:
     key: str
@@ -224,7 +230,12 @@ class Tracker:
             c.muted = True
             return [Mute(c.key, "not HTTP")]
         if protocol == "h2-mid":
-            protocol, role = "h2", "client"  # capture began mid-connection: assume we are the client
+            # RFC 9113 §3.4: a client writes the preface first; a server's first frame is a
+            # SETTINGS frame. So SETTINGS as the first bytes the traced process writes, before
+            # it read anything, is an HTTP/2 server at the connection start. Otherwise the
+            # capture began mid-connection: assume we are the client.
+            server_start = ev.dir == SEND and not c.sniffed[RECV] and _is_settings_frame(bytes(buf))
+            protocol, role = "h2", "server" if server_start else "client"
         else:
             role = sender if ev.dir == SEND else ("server" if sender == "client" else "client")
         c.role = c.connection.role = role

@@ -31,6 +31,8 @@ from llmspy.capture.ebpf import (
     EBPFCapture,
     Reassembler,
     RecordHeader,
+    _summarise,
+    _too_complex,
     probe_cflags,
     probe_source,
 )
@@ -150,12 +152,55 @@ def test_muted_connection_drops_data_but_not_close():
     assert r.feed(rec(KIND_SEND, b"reused", ts=7_000))[0].data == b"reused"  # mute ended with it
 
 
+def test_state_stays_bounded_for_many_threads_and_connections():
+    r = Reassembler()
+    for i in range(2000):
+        r.feed(rec(KIND_SEND, b"x", tid=1000 + i, ssl=0x1000 + i, ts=i))
+        r.feed(rec(KIND_CLOSE, ssl=0x1000 + i, tid=1000 + i))
+    assert (len(r._current_call), len(r._conns), len(r._servers), len(r._pending)) == (0, 0, 0, 0)
+
+
+def test_failed_sni_read_names_no_server():
+    r = Reassembler()
+    r.feed(rec(KIND_SNI, b"", flags=FLAG_FAULT))
+    assert r.feed(rec(KIND_SEND, b"x"))[0].server is None
+
+
 def test_malformed_records_are_counted_not_raised():
     r = Reassembler()
     assert r.feed(b"\x01\x02") == []
     assert r.feed(rec(KIND_SEND, b"abcdef")[:-2]) == []  # data shorter than chunk_len
     assert r.feed(rec(9, b"x")) == []  # unknown kind
     assert r.malformed == 3
+
+
+COMPILE_LOG = """\
+In file included from <built-in>:2:
+/virtual/main.c:120:14: error: use of undeclared identifier 'nope'
+    u64 id = nope;
+             ^
+/virtual/main.c:130:1: error: expected ';' after expression
+2 errors generated.
+"""
+
+VERIFIER_LOG = """\
+bpf: Failed to load program: Permission denied
+202: (85) call bpf_probe_read_user#112
+invalid access to memory, mem_size=584 off=72 size=16383
+R1 min value is outside of the allowed memory range
+processed 266991 insns (limit 1000000) max_states_per_insn 10 total_states 5754 peak_states 902 mark_read 0
+
+"""
+
+
+def test_bcc_failures_summarised_in_one_line():
+    assert _summarise(COMPILE_LOG, Exception("Failed to compile BPF module <text>")) == \
+        "BPF program failed to compile: use of undeclared identifier 'nope'"
+    assert _summarise(VERIFIER_LOG, Exception("Failed to load BPF program b'return_write': Permission denied")) == \
+        "BPF verifier rejected the program: R1 min value is outside of the allowed memory range"
+    assert _summarise("", Exception("Failed to attach\nmore")) == "Failed to attach"
+    assert _too_complex("bpf: Argument list too long. Program  too large (483 insns)", Exception("x"))
+    assert not _too_complex(VERIFIER_LOG, Exception("Permission denied"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,13 +387,16 @@ threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
     client = subprocess.Popen([sys.executable, "-c", code, tls_ca[1], str(server.port)])
     assert client.wait(60) == 0
     events = collect(capture, client.pid, lambda ev: sum(e.dir == CLOSE for e in ev) >= 50)
-    by_conn: dict[str, list] = {}
+    # One list per connection lifetime: a freed SSL's address is often reused by the next one.
+    connections, current = [], {}
     for e in events:
-        by_conn.setdefault(e.conn, []).append(e)
-    assert len(by_conn) == 50
-    sent = sorted(joined(ev, SEND) for ev in by_conn.values())
+        current.setdefault(e.conn, []).append(e)
+        if e.dir == CLOSE:
+            connections.append(current.pop(e.conn))
+    assert len(connections) == 50 and not current
+    sent = sorted(joined(ev, SEND) for ev in connections)
     assert sent == [(b"%02d" % i) * 10_000 for i in range(50)]
-    assert all(joined(ev, RECV) == joined(ev, SEND) for ev in by_conn.values())
+    assert all(joined(ev, RECV) == joined(ev, SEND) for ev in connections)
     assert capture.lost() == lost_before == 0
 
 
@@ -423,6 +471,15 @@ def test_comm_filter(ebpf_available, tls_server, tls_ca, tmp_path):
         events += cap.poll(200)
     assert {e.pid for e in events} == {chosen.pid}
     assert joined(events, SEND) == b"chosen" and {e.comm for e in events} == {"llmspy-commtst"}
+
+
+@pytest.mark.ebpf
+def test_verifier_limit_lowers_the_call_cap(ebpf_available):
+    # 4096 loop iterations (64 MiB in 16 KiB chunks) exceed the verifier's 1M-instruction budget
+    # on this kernel (1024 use ~630k), so loading retries with a quarter as many.
+    with EBPFCapture([libssl_target(["SSL_write_ex"])], max_call_bytes=64 << 20) as cap:
+        assert cap.max_call_bytes == 16 << 20
+        assert "-DMAX_CHUNKS=1024" in cap.cflags and cap.ring_bytes == 64 << 20
 
 
 def test_bad_options_are_rejected_before_loading():

@@ -206,7 +206,7 @@ class Capture:
 def check_llm_record(rec: dict, *, reply: Reply, api: str, provider: str, model: str, stream: bool,
                      pid: int, server: str, port: int, http_version: str,
                      messages: list[dict] | None = None, system: str | None = None,
-                     tools: list[str] = ()) -> None:
+                     tools: list[str] = (), role: str = "client") -> None:
     """``rec`` (a record dict) is the eBPF record of one call whose answer was ``reply``:
     every field the script determines, checked one by one."""
     assert rec["schema"] == "llmspy/1" and rec["source"] == "ebpf"
@@ -214,7 +214,7 @@ def check_llm_record(rec: dict, *, reply: Reply, api: str, provider: str, model:
     assert rec["process"]["pid"] == pid
     conn = rec["connection"]
     assert (conn["server"], conn["port"], conn["http_version"], conn["role"]) == \
-        (server, port, http_version, "client"), conn
+        (server, port, http_version, role), conn
     req, resp = rec["request"], rec["response"]
     assert req["method"] == "POST" and req["model"] == model
     assert req["stream"] is stream and resp["streamed"] is stream

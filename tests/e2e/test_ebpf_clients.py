@@ -167,16 +167,22 @@ def test_client(case, results, fake, capture):
     check_case(case, results[case.tag], fake, capture)
 
 
-def test_server_side_is_role_server(results, fake, capture):
-    """The fake server (this process) is traced too: its records say role "server" and carry
-    the same exchange, so a traced TLS server is never mistaken for a client."""
-    case = CASES[0]
-    _, reply = reply_for(fake, case.tag)
+@pytest.mark.parametrize("tag", ["oai_chat_stream_tools", "cohere_stream_tools_h2", "curl_h2_gemini_tools"])
+def test_server_side_is_role_server(tag, results, fake, capture):
+    """The fake server (this process) is traced too, over HTTP/1.1 and HTTP/2: its records say
+    role "server" and carry the same exchange, so a traced TLS server is never taken for a
+    client (an HTTP/2 server writes its SETTINGS before it reads the client's preface)."""
     mine = [r for r in capture.records() if (r["process"] or {}).get("pid") == os.getpid()]
-    assert mine and all(r["connection"]["role"] == "server" for r in mine)
-    tagged = [r for r in mine if r["response"]["id"] == reply.id]
-    assert len(tagged) == 1
-    assert tagged[0]["response"]["text"] == reply.full_text
+    assert mine and all(r["connection"]["role"] == "server" for r in mine), \
+        [(r["connection"], r["request"]["url"]) for r in mine if r["connection"]["role"] != "server"]
+    case = next(c for c in CASES if c.tag == tag)
+    request, reply = reply_for(fake, tag)
+    (rec,) = [r for r in mine if r["response"]["id"] == reply.id]
+    check_llm_record(rec, reply=reply, api=case.api, provider=PROVIDER[case.api], model=MODEL[case.api],
+                     stream=case.stream, pid=os.getpid(), server=case.host, port=fake.port,
+                     http_version=case.http_version, tools=["get_weather"] if case.tools else [],
+                     system=SYSTEM if case.client == "sdk" else None, role="server")
+    assert rec["request"]["body"] == request.json
 
 
 # -- host-based detection ----------------------------------------------------------------------
