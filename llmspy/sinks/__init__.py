@@ -44,7 +44,7 @@ class Totals:
             f"{self.input_tokens} input / {self.output_tokens} output tokens"
         )
         if self.cost_usd:
-            s += f", ${self.cost_usd:.4f}"
+            s += f", ${self.cost_usd:.6f}" if self.cost_usd < 0.01 else f", ${self.cost_usd:.2f}"
         return s + f", {self.lost_events} lost events"
 
 
