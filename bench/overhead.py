@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""What eBPF capture costs the traced programs, in one run (about a minute; needs root):
+"""What eBPF capture costs the traced programs, in one run (about two minutes; needs root and
+a quiet machine: another uprobe tracer running makes "bare" not bare, and it says so):
 
   1. TLS ping-pong round trips per second (64-byte messages on one connection, a CPython
      client and a Node client, against a local TLS echo server), in five set-ups:
@@ -8,17 +9,19 @@
                  attaches to (a tiny BCC program): what any uprobe tracer costs at least;
        default   `llmspy --format jsonl` (what a user runs);
        --all     `llmspy --all --format jsonl`;
-       --raw     `llmspy --raw --format jsonl > /dev/null`: every call copied to user space and
-                 printed, nothing muted.
-     The echo traffic is not HTTP, so llmspy mutes each connection after its first bytes;
-     --raw shows the cost of copying everything, and its events captured and lost.
+       --raw     `llmspy --raw --format jsonl > /dev/null`: every call copied to user space
+                 and printed, nothing muted (its exit line counts events captured and lost).
+     The echo traffic is not HTTP, so default and --all mute each connection in the kernel
+     after its first bytes; --raw shows the cost of copying everything.
   2. A bulk non-LLM download over TLS (BULK_BYTES of application/octet-stream over HTTP/1.1,
-     one connection), bare vs with llmspy default mode (which mutes the connection after
-     BULK_MUTE_BYTES of non-JSON body).
+     one connection), bare, floor, and with llmspy default mode (which mutes the connection
+     after BULK_MUTE_BYTES of non-JSON body).
 
-Prints rates, ratios to bare, and llmspy's cost relative to the floor's:
-(bare/llmspy - 1) / (bare/floor - 1); 1.0 means llmspy adds nothing beyond the uprobes.
-Goals: that ratio within 1.3, no lost events, bulk within 5 % of bare.
+Every set-up is measured once per pass (PASSES passes, bare once more at the end), and the
+median is reported, with each run, so drift and noise are visible. Prints ratios to bare and
+llmspy's cost relative to the floor's: (bare/llmspy - 1) / (bare/floor - 1), where 1.0 means
+llmspy adds nothing beyond the uprobes themselves. Goals: within 1.3, no lost events, bulk
+within 5 % of bare.
 
     sudo .venv/bin/python bench/overhead.py
 
@@ -33,6 +36,7 @@ import re
 import signal
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PING_SECONDS = 4.0  # per client and set-up
+PING_SECONDS = 3.0  # per client, set-up and pass
+PASSES = 2  # every set-up is measured in each pass, so slow drift hits all alike
 MESSAGE = b"x" * 64  # one ping; echoed back whole
 BULK_BYTES = 512 * 1024 * 1024
 BULK_WRITE = 256 * 1024  # the server's write size
@@ -211,17 +216,46 @@ class Attached:
         return self.err_path.read_text()
 
 
-def _lost(stderr: str) -> str:
-    m = re.search(r"(\d+) lost events", stderr) or re.search(r"(\d+) raw events, (\d+) lost", stderr)
+def _lost(stderr: str) -> tuple[int, int | None]:
+    """(lost, events) from llmspy's exit line; events only in --raw mode."""
+    m = re.search(r"(\d+) raw events, (\d+) lost", stderr)
+    if m:
+        return int(m.group(2)), int(m.group(1))
+    m = re.search(r"(\d+) lost events", stderr)
     if not m:
-        return "?"
-    return f"{m.group(2)} lost of {m.group(1)} events" if m.lastindex == 2 else f"{m.group(1)} lost events"
+        raise SystemExit(f"no loss count in llmspy's output:\n{stderr[-2000:]}")
+    return int(m.group(1)), None
+
+
+def other_tracers() -> list[int]:
+    """Processes other than this one holding kprobe-type BPF programs (uprobes are of that
+    type): with any, "bare" is not bare and the numbers mean little."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{entry}/fdinfo"):
+                with open(f"/proc/{entry}/fdinfo/{fd}") as f:
+                    if re.search(r"^prog_type:\s+2$", f.read(), re.M):
+                        pids.append(int(entry))
+                        break
+        except OSError:
+            continue
+    return pids
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def main() -> int:
     if os.geteuid() != 0:
         print("bench/overhead.py needs root (eBPF)", file=sys.stderr)
         return 1
+    busy = other_tracers()
+    if busy:
+        print(f"warning: processes {busy} hold uprobe BPF programs: 'bare' is not bare", file=sys.stderr)
     import trustme
 
     started = time.monotonic()
@@ -237,57 +271,66 @@ def main() -> int:
                               stdin=subprocess.DEVNULL, text=True, cwd=ROOT)
     port = int(server.stdout.readline())
     llmspy = [sys.executable, "-m", "llmspy.cli"]
-    setups = [
-        ("bare", None),
-        ("floor", [*_me(), "--floor"]),
-        ("default", [*llmspy, "--format", "jsonl"]),
-        ("--all", [*llmspy, "--all", "--format", "jsonl"]),
-        ("--raw", [*llmspy, "--raw", "--format", "jsonl"]),  # capture lines to stdout (/dev/null)
-    ]
-    ping: dict[str, dict[str, float]] = {}
-    bulk: dict[str, float] = {}
-    notes: dict[str, str] = {}
+    setups = {
+        "bare": None,
+        "floor": [*_me(), "--floor"],
+        "default": [*llmspy, "--format", "jsonl"],
+        "--all": [*llmspy, "--all", "--format", "jsonl"],
+        "--raw": [*llmspy, "--raw", "--format", "jsonl"],  # capture lines to stdout (/dev/null)
+    }
+    clients = {
+        "python": lambda: _run([*_me(), "--py-client", str(port), str(ca_path), str(PING_SECONDS)]),
+        "node": lambda: _run(["node", "-e", NODE_CLIENT, str(port), str(ca_path), str(PING_SECONDS)]),
+    }
+    bulk_setups = ("bare", "floor", "default")
+    ping = {name: {c: [] for c in clients} for name in setups}
+    bulk: dict[str, list[float]] = {name: [] for name in bulk_setups}
+    lost: dict[str, list[tuple[int, int | None]]] = {name: [] for name in setups if setups[name] and name != "floor"}
     try:
-        for name, argv in setups:
-            a = Attached(name, argv, work)
-            try:
-                ping[name] = {
-                    "python": _run([*_me(), "--py-client", str(port), str(ca_path), str(PING_SECONDS)]),
-                    "node": _run(["node", "-e", NODE_CLIENT, str(port), str(ca_path), str(PING_SECONDS)]),
-                }
-                if name in ("bare", "floor", "default"):
-                    bulk[name] = _run([*_me(), "--bulk-client", str(port), str(ca_path), str(BULK_BYTES)])
-            finally:
-                notes[name] = _lost(a.stop()) if argv and name not in ("floor",) else ""
-            print(f"  {name:8} python {ping[name]['python']:9.0f} rt/s   node {ping[name]['node']:9.0f} rt/s"
-                  + (f"   bulk {bulk[name]:7.0f} MB/s" if name in bulk else "")
-                  + (f"   [{notes[name]}]" if notes[name] else ""), flush=True)
-        # bare again, to see how much the machine drifted during the run
-        ping["bare (again)"] = {"python": _run([*_me(), "--py-client", str(port), str(ca_path), str(PING_SECONDS)]),
-                                "node": _run(["node", "-e", NODE_CLIENT, str(port), str(ca_path), str(PING_SECONDS)])}
-        bulk["bare (again)"] = _run([*_me(), "--bulk-client", str(port), str(ca_path), str(BULK_BYTES)])
+        for n in range(PASSES):
+            for name, argv in setups.items():
+                a = Attached(name, argv, work)
+                try:
+                    for client, run in clients.items():
+                        ping[name][client].append(run())
+                    if name in bulk_setups:
+                        bulk[name].append(_run([*_me(), "--bulk-client", str(port), str(ca_path), str(BULK_BYTES)]))
+                finally:
+                    err = a.stop()
+                if name in lost:
+                    lost[name].append(_lost(err))
+                print(f"  pass {n + 1} {name:8} " + "   ".join(f"{c} {ping[name][c][-1]:8.0f} rt/s" for c in clients)
+                      + (f"   bulk {bulk[name][-1]:5.0f} MB/s" if name in bulk_setups else ""), flush=True)
+        for client, run in clients.items():  # bare once more, at the end: how much did the machine drift?
+            ping["bare"][client].append(run())
     finally:
         server.terminate()  # our own child
         server.wait(10)
 
     print()
-    print(f"TLS ping-pong ({len(MESSAGE)}-byte messages, {PING_SECONDS:.0f} s each), round trips/s, ratio to bare:")
-    for client in ("python", "node"):
-        bare = (ping["bare"][client] + ping["bare (again)"][client]) / 2
-        print(f"  {client}: bare {bare:.0f} (runs {ping['bare'][client]:.0f}, {ping['bare (again)'][client]:.0f})")
-        fl = ping["floor"][client]
+    print(f"TLS ping-pong, {len(MESSAGE)}-byte messages: round trips/s (median of {PASSES} runs of "
+          f"{PING_SECONDS:.0f} s; bare {PASSES + 1} runs), ratio to bare, and llmspy's cost relative to the floor's")
+    for client in clients:
+        bare = _median(ping["bare"][client])
+        fl = _median(ping["floor"][client])
+        print(f"  {client:6} bare     {bare:8.0f}   runs {', '.join(f'{v:.0f}' for v in ping['bare'][client])}")
         for name in ("floor", "default", "--all", "--raw"):
-            rate = ping[name][client]
-            line = f"    {name:8} {rate:9.0f}  x{rate / bare:.3f} of bare"
-            if name != "floor" and bare / fl - 1 > 0:
-                line += f"   llmspy/floor cost {(bare / rate - 1) / (bare / fl - 1):.2f}"
+            rate = _median(ping[name][client])
+            line = (f"  {'':6} {name:8} {rate:8.0f}   x{rate / bare:.3f} of bare   "
+                    f"runs {', '.join(f'{v:.0f}' for v in ping[name][client])}")
+            if name != "floor":
+                floor_cost = bare / fl - 1
+                line += (f"   cost/floor {(bare / rate - 1) / floor_cost:.2f}" if floor_cost > 0.01
+                         else "   cost/floor n/a (floor within 1 % of bare)")
             print(line)
-    bare_bulk = (bulk["bare"] + bulk["bare (again)"]) / 2
-    print(f"bulk download ({BULK_BYTES >> 20} MiB, one TLS connection): bare {bare_bulk:.0f} MB/s "
-          f"(runs {bulk['bare']:.0f}, {bulk['bare (again)']:.0f})")
-    for name in ("floor", "default"):
-        print(f"    {name:8} {bulk[name]:7.0f} MB/s  x{bulk[name] / bare_bulk:.3f} of bare")
-    print("lost events: " + ", ".join(f"{k} {v}" for k, v in notes.items() if v))
+    bare_bulk = _median(bulk["bare"])
+    print(f"bulk download, {BULK_BYTES >> 20} MiB over one TLS connection (median of {PASSES}):")
+    for name in bulk_setups:
+        print(f"  {name:8} {_median(bulk[name]):5.0f} MB/s   x{_median(bulk[name]) / bare_bulk:.3f} of bare   "
+              f"runs {', '.join(f'{v:.0f}' for v in bulk[name])}")
+    print("lost events at exit: " + "; ".join(
+        f"{name} " + ", ".join(f"{lo} lost" + (f" of {ev} events" if ev is not None else "") for lo, ev in runs)
+        for name, runs in lost.items()))
     print(f"(total {time.monotonic() - started:.0f} s)")
     return 0
 

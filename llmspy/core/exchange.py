@@ -24,6 +24,7 @@ from ..redact import redact_headers, redact_url
 from .encoding import DEFAULT_MAX_BODY, BodyDecoder
 from .events import (
     REQUEST,
+    RESPONSE,
     CallDelta,
     CallDone,
     CallStarted,
@@ -145,6 +146,7 @@ class Exchange:
         self._response_length: int | None = None  # Content-Length, when valid
         self._request_ctype: str | None = None
         self._notices: list[Notice] = []
+        self._lost_sides: set[str] = set()  # sides whose bytes the capture could not copy
         self._raw_url: str | None = None  # unredacted: providers read ?key= style hints
         self._raw_request_headers: dict[str, str] = {}
 
@@ -225,7 +227,7 @@ class Exchange:
         parsed = _parse_json(raw)
         rec.request.body = parsed
         rec.request.body_size = body.size
-        rec.request.truncated = body.was_truncated
+        rec.request.truncated = body.was_truncated or REQUEST in self._lost_sides
         if body.decoder.error:
             self._notices.append(Notice(f"request body of {rec.request.url or 'a request'}: {body.decoder.error}"))
         url = self._raw_url
@@ -342,7 +344,7 @@ class Exchange:
             if body.decoder.incomplete:
                 self._response_complete = False
             rec.response.body_size = body.size
-            rec.response.truncated = body.was_truncated
+            rec.response.truncated = body.was_truncated or RESPONSE in self._lost_sides
             if body.decoder.error:
                 out.append(Notice(f"response body of {rec.request.url or 'a request'}: {body.decoder.error}"))
             if body.framer is None:
@@ -370,6 +372,11 @@ class Exchange:
         self.done = True
         out.append(CallDone(rec))
         return out
+
+    def mark_lost(self, side: str) -> None:
+        """Bytes of ``side`` ("request"/"response") were lost by the capture (a payload over
+        the capture cap): the record says ``truncated`` for that side."""
+        self._lost_sides.add(side)
 
     @property
     def request_content_type(self) -> str | None:

@@ -39,6 +39,10 @@ MAX_CONNECTIONS = 4096
 # Idle connections are forgotten after this many seconds (open exchanges are flushed
 # incomplete). Long enough for a slow reasoning model's first token.
 IDLE_TIMEOUT_S = 600.0
+# Bytes a truncated capture event lost are replaced by zeros (see Tracker._parse) up to
+# this many, in steps of PADDING_STEP; a larger loss cannot be a real single TLS call.
+MAX_PADDING_BYTES = 256 << 20
+PADDING_STEP = 1 << 20
 # Non-LLM, non-JSON response bytes after which a connection is muted in smart/llm modes:
 # bulk downloads are not worth copying out of the kernel.
 BULK_MUTE_BYTES = 1 << 20
@@ -64,6 +68,11 @@ def wanted(record, mode: str) -> bool:
         if ct == "application/json" or ct.endswith("+json"):
             return True
     return False
+
+
+def _lost(ev: CaptureEvent) -> int:
+    """Bytes of the TLS call that the capture did not copy."""
+    return max(ev.len - len(ev.data), 0) if ev.truncated else 0
 
 
 def visible(event: Output, mode: str) -> bool:
@@ -120,7 +129,7 @@ class _Conn:
     parser: HTTP1Parser | HTTP2Parser | None = None
     sniffed: dict[str, bytearray] = field(default_factory=lambda: {SEND: bytearray(), RECV: bytearray()})
     exchanges: dict[int, Exchange] = field(default_factory=dict)
-    pending: list = field(default_factory=list)  # (dir, data, ts, truncated) until sniffed
+    pending: list = field(default_factory=list)  # (dir, data, ts, lost bytes) until sniffed
     muted: bool = False
     llm_seen: bool = False
     bulk_bytes: int = 0  # bytes since the last finished exchange
@@ -169,7 +178,7 @@ class Tracker:
         self.stats["bytes"] += len(ev.data)
         if c.parser is None:
             return out + self._sniff_feed(c, ev)
-        return out + self._parse(c, ev.dir, ev.data, ev.ts, ev.truncated)
+        return out + self._parse(c, ev.dir, ev.data, ev.ts, _lost(ev))
 
     def close(self, conn: str, ts: float) -> list[Output]:
         """The connection ended: let the parser finish close-delimited bodies, then flush."""
@@ -222,7 +231,7 @@ class Tracker:
         verdict = _sniff(bytes(buf))
         if verdict is None:
             # keep the whole data for replay into the parser once decided
-            c.pending.append((ev.dir, ev.data, ev.ts, ev.truncated))
+            c.pending.append((ev.dir, ev.data, ev.ts, _lost(ev)))
             return []
         protocol, sender = verdict
         if protocol == "none":
@@ -247,20 +256,28 @@ class Tracker:
         else:
             c.parser = HTTP1Parser()
         out: list[Output] = []
-        pending, c.pending = c.pending + [(ev.dir, ev.data, ev.ts, ev.truncated)], []
-        for direction, data, ts, truncated in pending:
-            out += self._parse(c, direction, data, ts, truncated)
+        pending, c.pending = c.pending + [(ev.dir, ev.data, ev.ts, _lost(ev))], []
+        for direction, data, ts, lost in pending:
+            out += self._parse(c, direction, data, ts, lost)
         return out
 
     def _side(self, c: _Conn, direction: str) -> str:
         client_sends = (direction == SEND) == (c.role == "client")
         return REQUEST if client_sends else RESPONSE
 
-    def _parse(self, c: _Conn, direction: str, data: bytes, ts: float, truncated: bool) -> list[Output]:
-        out: list[Output] = []
-        if truncated:
-            out.append(Notice(f"connection {c.key}: a {direction} call was truncated by the capture buffer"))
-        out += self._route(c, c.parser.feed(self._side(c, direction), data, ts))
+    def _parse(self, c: _Conn, direction: str, data: bytes, ts: float, lost: int) -> list[Output]:
+        side = self._side(c, direction)
+        out = self._route(c, c.parser.feed(side, data, ts))
+        if lost > 0:
+            # The call moved more than the capture could copy. Stand-in zero bytes keep the
+            # message framing (Content-Length, chunk sizes, HTTP/2 frame lengths) intact so
+            # the exchanges after this one still parse; the record says truncated.
+            out.append(Notice(f"connection {c.key}: {lost} bytes of a {direction} call were not captured (over the capture cap)"))
+            for ex in c.exchanges.values():
+                ex.mark_lost(side)
+            if lost <= MAX_PADDING_BYTES:
+                for off in range(0, lost, PADDING_STEP):
+                    out += self._route(c, c.parser.feed(side, bytes(min(PADDING_STEP, lost - off)), ts))
         c.bulk_bytes += len(data)
         if c.bulk_bytes >= BULK_MUTE_BYTES and self.mode != "all" and not c.muted:
             out += self._mute_bulk(c, ts)

@@ -130,8 +130,9 @@ def check_case(case: Case, result, fake, capture: Capture, *, host: str | None =
     assert rec["request"]["body"] == request.json
     python = os.path.basename(sys.executable)[:15]  # the kernel's comm: the exec'd file's name
     assert rec["process"]["comm"] == {"sdk": python, "httpx": python, "curl": "curl", "node": "node"}[case.client]
-    if not case.stream:
-        assert rec["complete"] is True
+    # every client reads its answer to the end (streams: to the terminal event or the end of
+    # the body), so nothing is cut
+    assert rec["complete"] is True
     return rec
 
 
@@ -221,7 +222,7 @@ def test_16_mib_request_body_arrives_whole(capture, fake, hosts_file, workdir):
     assert len(req["messages"][1]["content"]) == len(prompt)
     assert req["messages"][1]["content"] == prompt
     assert rec["response"]["text"] == reply.full_text
-    assert rec["complete"] is True or rec["response"]["streamed"]
+    assert rec["complete"] is True
 
 
 # -- a burst of 50 concurrent streams -------------------------------------------------------------
@@ -250,7 +251,8 @@ def test_burst_of_50_streams(workdir, captures, fake, hosts_file):
     # A call that produced no record lost at least one capture event, and without lost events
     # every call has its record: records + loss must add up.
     assert len(missing) <= lost, (missing, lost)
-    assert lost == 0, f"{lost} capture events lost in a 50-stream burst; missing records: {missing}"
+    warnings = "\n".join(x for x in cap.stderr.splitlines() if "warning" in x)[:3000]
+    assert lost == 0, f"{lost} capture events lost in a 50-stream burst; missing records: {missing}\n{warnings}"
     for case in cases:
         _, reply = reply_for(fake, case.tag)
         (rec,) = found[case.tag]
