@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ class RawSink:
         self.file = None
         if output:
             self.file = open_append(output, 0o600)
-            os.chmod(output, 0o600)
+            st = os.fstat(self.file.fileno())
+            if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+                os.fchmod(self.file.fileno(), 0o600)  # an existing file: tighten, never loosen
             print(f"llmspy: writing raw capture to {output} (mode 0600: it contains secrets as captured)",
                   file=sys.stderr, flush=True)
         self.events = 0

@@ -1,5 +1,8 @@
 # One captured TLS read or write: the unit the eBPF front end produces, the capture file
 # (schema "llmspy.capture/1", ../shared/DESIGN.md) stores, and the tracker consumes.
+# Two additions to the DESIGN.md line format, both optional for readers: "exe" (the process's
+# executable path, when known) and "dir": "close" (the connection ended: SSL_free or process
+# exit; "len" 0 and empty "data"), so a replay ends close-delimited bodies where capture did.
 from __future__ import annotations
 
 import base64
@@ -49,6 +52,7 @@ class CaptureEvent:
                 "len": self.len,
                 "truncated": self.truncated,
                 "data": base64.b64encode(self.data).decode("ascii"),
+                **({"exe": self.exe} if self.exe else {}),
             },
             separators=(",", ":"),
         )
@@ -74,6 +78,7 @@ class CaptureEvent:
         tid = d.get("tid", pid)
         server = d.get("server")
         length = d.get("len", len(data))
+        exe = d.get("exe")
         return cls(
             ts=float(ts),
             pid=pid if isinstance(pid, int) else 0,
@@ -85,4 +90,5 @@ class CaptureEvent:
             server=server if isinstance(server, str) and server else None,
             len=length if isinstance(length, int) else len(data),
             truncated=bool(d.get("truncated", False)),
+            exe=exe if isinstance(exe, str) and exe else None,
         )
