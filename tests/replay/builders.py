@@ -45,6 +45,7 @@ __all__ = [
     "whole",
     "natural",
     "every",
+    "recut",
     "at",
     "crlf_splits",
     "utf8_splits",
@@ -185,7 +186,7 @@ def http1_response(resp: Response) -> list[bytes]:
     writes = [head.encode("latin-1")]
     if resp.framing == "chunked":
         if resp.chunk_sizes:
-            parts = _recut(b"".join(parts), resp.chunk_sizes)
+            parts = recut(b"".join(parts), resp.chunk_sizes)
         writes += [b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p]
         writes.append(b"0\r\n\r\n")
     else:
@@ -193,7 +194,8 @@ def http1_response(resp: Response) -> list[bytes]:
     return writes
 
 
-def _recut(data: bytes, sizes: list[int]) -> list[bytes]:
+def recut(data: bytes, sizes: list[int]) -> list[bytes]:
+    """``data`` cut into pieces of the given sizes, cycling through ``sizes``."""
     out, i, k = [], 0, 0
     while i < len(data):
         n = sizes[k % len(sizes)]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from .builders import (
     capture_lines,
+    recut,
     comparable,
     crlf_splits,
     every,
@@ -137,15 +138,7 @@ def _baseline(key, traced):
 
 
 def _sizes_splitter(sizes):
-    def split(data):
-        out, i, k = [], 0, 0
-        while i < len(data):
-            n = sizes[k % len(sizes)]
-            out.append(data[i : i + n])
-            i, k = i + n, k + 1
-        return out
-
-    return split
+    return lambda data: recut(data, sizes)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
