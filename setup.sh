@@ -50,10 +50,15 @@ fi
 # --- Python >= 3.12 ---------------------------------------------------------------------------
 # mitmproxy 12 and the current provider SDKs need 3.12+ (MACHINE.md).
 py=""
-candidates=(python3.13 python3.12 python3)
-if command -v pyenv >/dev/null 2>&1; then
-  for v in $(pyenv versions --bare 2>/dev/null | sort -rV); do candidates+=("$(pyenv root)/versions/$v/bin/python"); done
-fi
+candidates=(python3.14 python3.13 python3.12 python3 /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9])
+# pyenv versions, also when sudo's PATH hides pyenv: $PYENV_ROOT, root's and the invoking
+# user's ~/.pyenv
+sudo_home=""
+[ -n "${SUDO_USER:-}" ] && sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+for root in "${PYENV_ROOT:-}" "$HOME/.pyenv" "${sudo_home:+$sudo_home/.pyenv}" /root/.pyenv; do
+  [ -n "$root" ] && [ -d "$root/versions" ] || continue
+  for v in $(ls "$root/versions" | sort -rV); do candidates+=("$root/versions/$v/bin/python"); done
+done
 for c in "${candidates[@]}"; do
   if "$c" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then py=$c; break; fi
 done
@@ -76,4 +81,4 @@ bcc_dir=$(ls -d /usr/lib/python3/dist-packages/bcc 2>/dev/null || true)
 [ -n "$bcc_dir" ] || die "BCC's Python module is missing: apt-get install python3-bpfcc"
 ln -sfn "$bcc_dir" "$site/bcc"
 .venv/bin/python -W ignore -c 'import bcc' || die "BCC does not import in .venv"
-say "ready: sudo .venv/bin/llmspy demo"
+say "ready: .venv/bin/llmspy demo (as root)"

@@ -21,6 +21,20 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _check_comm(ctx, param, values):
+    for v in values:
+        if not v or len(v.encode()) > 15:
+            raise click.BadParameter(f"{v!r}: a process name (comm) is 1 to 15 bytes; the kernel cuts longer names")
+    return values
+
+
+def _check_pid(ctx, param, values):
+    for v in values:
+        if v <= 0:
+            raise click.BadParameter(f"{v} is not a process id")
+    return values
+
+
 def _mode(llm_only: bool, all_: bool) -> str:
     if llm_only and all_:
         fail("--llm-only and --all exclude each other", 2)
@@ -48,7 +62,7 @@ _common = [
     click.option("--all", "all_", is_flag=True, help="Every HTTP exchange, not only LLM calls and JSON APIs."),
     click.option("--format", "fmt", type=click.Choice(["pretty", "jsonl"]), default="pretty", show_default=True,
                  help="stdout format: the live view, or one JSON record per line."),
-    click.option("--output", "-o", metavar="FILE", help="Append JSON records (one per line) to FILE; with --raw, write a capture file."),
+    click.option("--output", "-o", metavar="FILE", help="Append JSON records (one per line) to FILE (with --raw: a capture file)."),
     click.option("--debug", is_flag=True, help="Show every notice, and internal details."),
 ]
 
@@ -62,8 +76,8 @@ def common(f):
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
 @common
 @click.option("--raw", is_flag=True, help="No parsing: show captured TLS reads/writes; with --output, write a capture file for `llmspy replay`.")
-@click.option("--process", "processes", multiple=True, metavar="NAME", help="Only processes with this name (comm, 15 chars). Repeatable.")
-@click.option("--pid", "pids", multiple=True, type=int, metavar="N", help="Only this process id. Repeatable.")
+@click.option("--process", "processes", multiple=True, metavar="NAME", callback=_check_comm, help="Only processes with this name (comm, 15 chars). Repeatable.")
+@click.option("--pid", "pids", multiple=True, type=int, metavar="N", callback=_check_pid, help="Only this process id. Repeatable.")
 @click.option("--binary", "binaries", multiple=True, type=click.Path(), metavar="PATH", help="Also attach to a program that embeds OpenSSL (exports SSL_write). Repeatable.")
 @click.option("--libssl", "libssls", multiple=True, type=click.Path(), metavar="PATH", help="Also attach to this libssl. Repeatable.")
 @click.option("--proxy", is_flag=True, help="Run the mitmproxy front end instead of eBPF (for Chrome, Electron, Go, rustls...).")
@@ -95,6 +109,14 @@ def main(ctx, llm_only, all_, fmt, output, debug, raw, processes, pids, binaries
     if ctx.invoked_subcommand is not None:
         return
     mode = _mode(llm_only, all_)
+    if raw and (llm_only or all_):
+        fail("--raw shows every captured read/write unparsed; --llm-only and --all do not apply", 2)
+    proxy_only = [f"--{n.replace('_', '-')}" for n in ("port", "listen_host", "ca_dir", "set")
+                  if ctx.get_parameter_source("sets" if n == "set" else n) == click.core.ParameterSource.COMMANDLINE]
+    if proxy_only and not proxy:
+        fail(f"{', '.join(proxy_only)} {'applies' if len(proxy_only) == 1 else 'apply'} only with --proxy", 2)
+    if proxy and (raw or processes or pids or binaries or libssls):
+        fail("--raw, --process, --pid, --binary and --libssl apply to eBPF capture, not --proxy", 2)
     if ebpf_source:
         from .capture.ebpf import probe_source
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,10 +86,11 @@ def run_demo(fmt: str = "pretty", proxy: bool = False) -> int:
     finally:
         totals = live.close()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     if code == 0 and totals.llm_calls == 0:
         _say("error: the clients ran but no call was captured; run `llmspy doctor`")
         return 1
-    _say("done. Now run `sudo .venv/bin/llmspy` and use any OpenSSL program (python, curl, node)")
+    _say("done. Now run `.venv/bin/llmspy` as root and use any OpenSSL program (python, curl, node)")
     return code
 
 
@@ -131,4 +133,5 @@ def _proxy_demo(fmt: str) -> int:
         except subprocess.TimeoutExpired:
             proxy.kill()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the demo CA's key goes with it
     return 0

@@ -12,15 +12,30 @@ from .core.capture import CaptureEvent, CaptureFormatError
 from .core.events import Notice, Output
 from .core.exchange import Exchange
 from .core.tracker import Tracker, visible
+from .redact import redact_url
 
 __all__ = ["replay_file", "replay_capture", "replay_flows", "is_flow_file", "ReplayError"]
 
+# A file whose first GIVE_UP_LINES non-empty lines are all invalid is not a capture file:
+# one error for the file instead of one per line of a binary or unrelated file.
+GIVE_UP_LINES = 20
 # Longest capture-file line read; a 16 MiB payload is 22.4 MB of base64 plus the envelope.
 MAX_LINE_BYTES = 64 << 20
 
 
 class ReplayError(Exception):
     """The file cannot be replayed at all (unreadable, or neither format)."""
+
+
+def _why(e: Exception) -> str:
+    """A short reason for a bad capture-file line."""
+    if isinstance(e, CaptureFormatError):
+        return str(e)
+    if isinstance(e, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(e, json.JSONDecodeError):
+        return f"not JSON ({e.msg} at column {e.colno})"
+    return "not JSON (nested too deeply)" if isinstance(e, RecursionError) else "not JSON"
 
 
 def is_flow_file(head: bytes) -> bool:
@@ -34,7 +49,11 @@ def replay_capture(stream: IO[bytes], name: str, tracker: Tracker) -> Iterator[O
     """Feed each line of a capture file to ``tracker``; yield its outputs, then the flush.
     A malformed line yields a Notice "NAME:LINE: why" and is skipped."""
     last_ts = 0.0
+    valid = invalid = 0
     for lineno, line in enumerate(stream, 1):
+        if invalid >= GIVE_UP_LINES and not valid:
+            yield Notice(f"{name}: not an llmspy capture file (llmspy.capture/1) nor a mitmproxy flow file; stopped after {invalid} bad lines", "error")
+            return
         if len(line) > MAX_LINE_BYTES:
             yield Notice(f"{name}:{lineno}: line longer than {MAX_LINE_BYTES} bytes, skipped", "error")
             continue
@@ -43,9 +62,10 @@ def replay_capture(stream: IO[bytes], name: str, tracker: Tracker) -> Iterator[O
         try:
             ev = CaptureEvent.from_dict(json.loads(line))
         except (ValueError, RecursionError) as e:
-            msg = str(e) if isinstance(e, CaptureFormatError) else f"not JSON ({e.__class__.__name__}: {str(e)[:80]})"
-            yield Notice(f"{name}:{lineno}: {msg}", "error")
+            invalid += 1
+            yield Notice(f"{name}:{lineno}: {_why(e)}", "error")
             continue
+        valid += 1
         last_ts = max(last_ts, ev.ts)
         yield from tracker.feed(ev)
     yield from tracker.flush(last_ts)
@@ -63,6 +83,9 @@ def replay_flows(stream: IO[bytes], name: str, mode: str) -> Iterator[Output]:
         for flow in FlowReader(stream).stream():
             if not isinstance(flow, http.HTTPFlow):
                 continue
+            if flow.response is not None and flow.response.raw_content is None:
+                yield Notice(f"{name}: {redact_url(flow.request.pretty_url)}: the response body was streamed "
+                             "and mitmproxy did not save it; the record has no answer")
             ex = Exchange(source="replay", connection=flow_connection(flow))
             outputs: list[Output] = []
             for ev in flow_events(flow):

@@ -48,7 +48,11 @@ class RawSink:
         self.fmt = fmt
         self.file = None
         if output:
-            self.file = open_append(output, 0o600)
+            try:
+                self.file = open_append(output, 0o600)
+            except OSError as e:
+                print(f"llmspy: error: cannot write {output}: {e.strerror or e}", file=sys.stderr)
+                sys.exit(1)
             st = os.fstat(self.file.fileno())
             if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
                 os.fchmod(self.file.fileno(), 0o600)  # an existing file: tighten, never loosen
@@ -97,14 +101,22 @@ class LiveCapture:
         from .ebpf import EBPFCapture
         from .targets import find_targets
 
+        # Outputs first: a bad --output path fails before any probe is attached.
+        self.raw = RawSink(opts.fmt, opts.output) if opts.raw else None
+        self.sinks = [] if self.raw else make_sinks(opts.fmt, opts.output, opts.debug)
         started = time.monotonic()
-        targets = find_targets(libssl=opts.libssls, binaries=opts.binaries)
-        self.cap = EBPFCapture(targets, pids=opts.pids, comms=opts.processes, debug=opts.debug)
+        try:
+            targets = find_targets(libssl=opts.libssls, binaries=opts.binaries)
+            self.cap = EBPFCapture(targets, pids=opts.pids, comms=opts.processes, debug=opts.debug)
+        except BaseException:
+            for s in self.sinks:
+                s.close()
+            if self.raw is not None:
+                self.raw.close()
+            raise
         self.attach_s = time.monotonic() - started
         self.opts = opts
         self.ignore_pids = ignore_pids
-        self.raw = RawSink(opts.fmt, opts.output) if opts.raw else None
-        self.sinks = [] if self.raw else make_sinks(opts.fmt, opts.output, opts.debug)
         self.tracker = Tracker(source="ebpf", mode=opts.mode)
         self.totals = Totals()
         self._last_house = time.monotonic()

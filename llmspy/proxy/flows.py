@@ -75,12 +75,16 @@ def response_end(flow, ts: float | None = None) -> End:
 
 def flow_events(flow) -> list[HTTPEvent]:
     """All events of a finished flow (replay of a flow file). A flow without a response
-    yields only the request's events: the exchange is then flushed incomplete."""
+    yields only the request's events: the exchange is then flushed incomplete; a response
+    whose body mitmproxy did not keep (it was streamed) ends incomplete too."""
     events = request_events(flow)
     if flow.response is not None:
         events.append(response_head(flow))
-        raw = flow.response.raw_content or b""
+        raw = flow.response.raw_content
         if raw:
             events.append(Data(flow.response.timestamp_end or flow.response.timestamp_start or 0.0, 0, RESPONSE, raw))
-        events.append(response_end(flow))
+        end = response_end(flow)
+        if raw is None:  # streamed through: mitmproxy did not keep the body
+            end = End(end.ts, end.stream_id, end.side, end.trailers, complete=False)
+        events.append(end)
     return events

@@ -21,6 +21,7 @@ class Totals:
 
     def __init__(self) -> None:
         self.llm_calls = 0
+        self.server_side = 0  # LLM calls seen from a traced server (also seen as clients)
         self.records = 0
         self.input_tokens = 0
         self.output_tokens = 0
@@ -30,7 +31,11 @@ class Totals:
 
     def add(self, record) -> None:
         self.records += 1
-        if record.kind == "llm":
+        if record.kind == "llm" and record.connection.role == "server":
+            # The server side of a call (a local LLM server or gateway that is traced too):
+            # counted apart so a call seen from both ends does not double tokens and cost.
+            self.server_side += 1
+        elif record.kind == "llm":
             self.llm_calls += 1
             u = record.response.usage
             self.input_tokens += u.input_tokens or 0
@@ -40,7 +45,9 @@ class Totals:
 
     def summary(self) -> str:
         s = (
-            f"{self.llm_calls} LLM calls, {self.records} records, "
+            f"{self.llm_calls} LLM calls"
+            + (f" (+{self.server_side} seen from the server side)" if self.server_side else "")
+            + f", {self.records} records, "
             f"{self.input_tokens} input / {self.output_tokens} output tokens"
         )
         if self.cost_usd:

@@ -80,10 +80,11 @@ class PrettySink:
         self._end_line()
         p = self.console.print
         model = rec.request.model or "?"
+        side = " [yellow](server side)[/]" if rec.connection.role == "server" else ""
         p(
             f"[bold cyan]#{self._n(rec)} {escape(rec.provider or '?')}[/] [bold]{escape(model)}[/]"
             f" [dim]{escape(rec.request.method or '')} {escape(_where(rec))}"
-            f"{' stream' if rec.request.stream else ''}  {escape(_who(rec))}[/]"
+            f"{' stream' if rec.request.stream else ''}  {escape(_who(rec))}[/]{side}"
         )
         if not self.show_messages:
             return
@@ -156,7 +157,8 @@ class PrettySink:
             parts.append("[red]incomplete[/]")
         if rec.request.truncated or r.truncated:
             parts.append("[red]truncated[/]")
-        p(f"  [dim]✓[/] #{self._n(rec)} " + " · ".join(parts))
+        ok = isinstance(r.status, int) and r.status < 400 and rec.complete and r.error is None
+        p(f"  {'[dim]✓[/]' if ok else '[red]✗[/]'} #{self._n(rec)} " + " · ".join(parts))
 
     def _http_line(self, rec: LLMRecord) -> None:
         r = rec.response
