@@ -7,6 +7,8 @@
 #   * reasoning arrives as ``reasoning_content`` (DeepSeek, xAI, llama.cpp), ``reasoning``
 #     (OpenRouter, vLLM, Ollama, Groq), ``reasoning_details`` (OpenRouter), or as Mistral's
 #     ``{"type": "thinking"}`` content parts;
+#   * a choice with a ``delta`` (or ``message``) is chat: its ``text`` is ignored (Together
+#     repeats each token there); only completions choices are read from ``text``;
 #   * tool-call deltas are merged by ``index``; a new ``id`` on an index opens a new call;
 #     a delta without ``index`` continues the last call (or opens one when its id is new);
 #   * usage comes in a final chunk with empty ``choices`` (``stream_options.include_usage``),
@@ -106,11 +108,11 @@ class ChoicesAccumulator(Accumulator):
         if choice is None:
             return []  # usage-only chunk, Azure's prompt_filter_results chunk
         self._finish_reason(choice)
-        out = self.add_text(choice.get("text"))  # completions
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            out += self._message(delta, positional=False)
-        return out
+            # Together's chat chunks repeat the delta's token in choices[].text: the delta wins.
+            return self._message(delta, positional=False)
+        return self.add_text(choice.get("text"))  # completions
 
     def body(self, data: Any, text: str) -> None:
         body_error(self, data, text)
@@ -121,10 +123,11 @@ class ChoicesAccumulator(Accumulator):
         if choice is None:
             return
         self._finish_reason(choice)
-        self.add_text(choice.get("text"))
         message = choice.get("message")
         if isinstance(message, dict):
             self._message(message, positional=True)
+        else:
+            self.add_text(choice.get("text"))  # completions
 
     def finish(self) -> None:
         super().finish()
