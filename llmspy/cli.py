@@ -137,7 +137,8 @@ def main(ctx, llm_only, all_, fmt, output, debug, raw, processes, pids, binaries
 @click.argument("file", type=click.Path())
 @common
 def replay(file, llm_only, all_, fmt, output, debug):
-    """Print the records in a capture file (llmspy --raw -o) or a mitmproxy flow file.
+    """Print the records in a capture file (llmspy --raw -o) or a mitmproxy flow file
+    (FILE "-" reads standard input).
 
     \b
     Examples:

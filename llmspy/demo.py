@@ -87,6 +87,8 @@ def run_demo(fmt: str = "pretty", proxy: bool = False) -> int:
         totals = live.close()
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+    if code == 130:
+        return code
     if code == 0 and totals.llm_calls == 0:
         _say("error: the clients ran but no call was captured; run `llmspy doctor`")
         return 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["SECRET_HEADERS", "SECRET_QUERY_KEYS", "REDACTED", "redact_headers", "redact_url", "redact_bytes"]
+__all__ = ["SECRET_HEADERS", "SECRET_QUERY_KEYS", "REDACTED", "redact_headers", "redact_url", "redact_bytes", "StreamRedactor"]
 
 REDACTED = "[REDACTED]"
 
@@ -83,3 +83,45 @@ def redact_bytes(data: bytes) -> bytes:
     for pattern, repl in _RAW_PATTERNS:
         data = pattern.sub(repl, data)
     return data
+
+
+_SECRET_LINE_START = re.compile(
+    rb"(?i)^\s*((?:proxy-)?authorization|x-api-key|api-key|x-goog-api-key|cookie|set-cookie)\s*:")
+_SECRET_QUERY_OPEN = re.compile(rb"(?i)[?&](?:key|api_key|apikey|access_token|token)=[^&\s#\"']*$")
+_FIRST_VALUE_END = re.compile(rb"[&\s#\"']")
+
+
+class StreamRedactor:
+    """:func:`redact_bytes` across the reads and writes of one byte stream: a secret header
+    line or ``key=`` value cut between two TLS calls is hidden in both. Keeps the unfinished
+    last line of each stream (at most MAX_TAIL bytes) and at most MAX_STREAMS streams."""
+
+    MAX_TAIL = 4096
+    MAX_STREAMS = 4096
+
+    def __init__(self) -> None:
+        self._tails: dict[object, bytes] = {}
+
+    def redact(self, stream: object, data: bytes) -> bytes:
+        tail = self._tails.pop(stream, b"")
+        nl = data.find(b"\n")
+        first = data if nl < 0 else data[:nl]
+        out = redact_bytes(data)
+        if tail and (_SECRET_LINE_START.match(tail + first) or _SECRET_QUERY_OPEN.search(tail)):
+            # the first bytes continue a secret begun in the previous call: hide up to its end
+            end = len(first.rstrip(b"\r")) if _SECRET_LINE_START.match(tail + first) else _value_end(first)
+            out = REDACTED.encode() + redact_bytes(data[end:])
+        last_nl = data.rfind(b"\n")
+        rest = tail + data if last_nl < 0 else data[last_nl + 1 :]  # the unfinished last line
+        if len(self._tails) >= self.MAX_STREAMS:
+            self._tails.pop(next(iter(self._tails)))
+        self._tails[stream] = rest[-self.MAX_TAIL :]
+        return out
+
+    def forget(self, stream: object) -> None:
+        self._tails.pop(stream, None)
+
+
+def _value_end(line: bytes) -> int:
+    m = _FIRST_VALUE_END.search(line)
+    return m.start() if m else len(line)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from typing import IO
 
@@ -12,6 +13,7 @@ from .core.capture import CaptureEvent, CaptureFormatError
 from .core.events import Notice, Output
 from .core.exchange import Exchange
 from .core.tracker import Tracker, visible
+from .record import SCHEMA
 from .redact import redact_url
 
 __all__ = ["replay_file", "replay_capture", "replay_flows", "is_flow_file", "ReplayError"]
@@ -34,7 +36,7 @@ def _why(e: Exception) -> str:
     if isinstance(e, UnicodeDecodeError):
         return "not UTF-8 text"
     if isinstance(e, json.JSONDecodeError):
-        return f"not JSON ({e.msg} at column {e.colno})"
+        return f"not JSON ({e.msg}, column {e.colno})"
     return "not JSON (nested too deeply)" if isinstance(e, RecursionError) else "not JSON"
 
 
@@ -60,7 +62,12 @@ def replay_capture(stream: IO[bytes], name: str, tracker: Tracker) -> Iterator[O
         if not line.strip():
             continue
         try:
-            ev = CaptureEvent.from_dict(json.loads(line))
+            obj = json.loads(line)
+            if not valid and isinstance(obj, dict) and obj.get("schema") == SCHEMA:
+                yield Notice(f"{name}: this is a file of llmspy records (from -o); replay reads capture files "
+                             "(from `llmspy --raw -o FILE`) and mitmproxy flow files", "error")
+                return
+            ev = CaptureEvent.from_dict(obj)
         except (ValueError, RecursionError) as e:
             invalid += 1
             yield Notice(f"{name}:{lineno}: {_why(e)}", "error")
@@ -101,9 +108,11 @@ def replay_file(path: str, mode: str = "smart") -> Iterator[Output]:
     """Outputs of replaying ``path`` (capture file or mitmproxy flow file).
     Raises ReplayError when the file cannot be opened."""
     try:
-        f = open(path, "rb")
+        f = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as e:
         raise ReplayError(f"cannot read {path}: {e.strerror or e}") from None
+    if path == "-":
+        path = "<stdin>"
     with f:
         head = f.peek(16)[:16] if hasattr(f, "peek") else b""
         if is_flow_file(head):

@@ -44,3 +44,12 @@ def test_replay_of_a_binary_file_gives_up_with_one_error(tmp_path):
     assert p.returncode == 1 and p.stdout == ""
     assert "not an llmspy capture file" in p.stderr
     assert len(p.stderr.splitlines()) <= 25  # not one line per line of the file
+
+
+def test_replay_of_a_records_file_says_what_it_is(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"schema": "llmspy/1", "kind": "llm", "id": "1"}\n' * 3)
+    p = run("replay", str(path))
+    assert p.returncode == 1
+    errors = [line for line in p.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "records" in errors[0] and "--raw -o" in errors[0]

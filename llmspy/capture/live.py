@@ -10,9 +10,10 @@ import sys
 import time
 from dataclasses import dataclass
 
-from ..core.capture import CaptureEvent
+from ..core.capture import CLOSE, RECV, SEND, CaptureEvent
 from ..core.events import CallDone, Notice
 from ..core.tracker import Mute, Tracker
+from ..redact import StreamRedactor
 from ..sinks import Totals, fan_out
 
 __all__ = ["LiveOptions", "LiveCapture", "run_live", "RawSink", "error_line"]
@@ -59,18 +60,23 @@ class RawSink:
             print(f"llmspy: writing raw capture to {output} (mode 0600: it contains secrets as captured)",
                   file=sys.stderr, flush=True)
         self.events = 0
+        self.redactor = StreamRedactor()
 
     def event(self, ev: CaptureEvent) -> None:
-        from ..redact import redact_bytes
-
         self.events += 1
         if self.file is not None:
             self.file.write(ev.to_json() + "\n")
-        if self.fmt == "jsonl" and self.file is None:
-            ev = CaptureEvent(**{**{f: getattr(ev, f) for f in ev.__slots__}, "data": redact_bytes(ev.data)})
+            if self.fmt == "jsonl":
+                return  # stdout stays empty: the records are in the file
+        clean = self.redactor.redact((ev.conn, ev.dir), ev.data)
+        if ev.dir == CLOSE:
+            self.redactor.forget((ev.conn, SEND))
+            self.redactor.forget((ev.conn, RECV))
+        if self.fmt == "jsonl":
+            ev = CaptureEvent(**{**{f: getattr(ev, f) for f in ev.__slots__}, "data": clean})
             print(ev.to_json(), flush=True)
         elif self.fmt == "pretty":
-            preview = redact_bytes(ev.data[: self.PREVIEW_BYTES]).decode("latin-1")
+            preview = clean[: self.PREVIEW_BYTES].decode("latin-1")
             preview = preview.encode("unicode_escape").decode("ascii")
             server = f" {ev.server}" if ev.server else ""
             flag = " TRUNCATED" if ev.truncated else ""

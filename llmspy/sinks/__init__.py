@@ -45,14 +45,14 @@ class Totals:
 
     def summary(self) -> str:
         s = (
-            f"{self.llm_calls} LLM calls"
+            f"{self.llm_calls} LLM call{'' if self.llm_calls == 1 else 's'}"
             + (f" (+{self.server_side} seen from the server side)" if self.server_side else "")
-            + f", {self.records} records, "
+            + f", {self.records} record{'' if self.records == 1 else 's'}, "
             f"{self.input_tokens} input / {self.output_tokens} output tokens"
         )
         if self.cost_usd:
             s += f", ${self.cost_usd:.6f}" if self.cost_usd < 0.01 else f", ${self.cost_usd:.2f}"
-        return s + f", {self.lost_events} lost events"
+        return s + f", {self.lost_events} lost event{'' if self.lost_events == 1 else 's'}"
 
 
 def fan_out(sinks: list[Sink], event: Output) -> None:

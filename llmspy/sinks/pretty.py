@@ -135,7 +135,8 @@ class PrettySink:
         parts.append(f"[{'green' if isinstance(r.status, int) and r.status < 400 else 'red'}]{status}[/]")
         if r.model and r.model != rec.request.model:
             parts.append(escape(r.model))
-        parts.append(f"finish={escape(r.finish_reason or '?')}")
+        if r.finish_reason or r.error is None:
+            parts.append(f"finish={escape(r.finish_reason or '?')}")
         u = r.usage
         if not u.is_empty():
             tok = f"{u.input_tokens if u.input_tokens is not None else '?'} in / {u.output_tokens if u.output_tokens is not None else '?'} out"
