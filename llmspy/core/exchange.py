@@ -132,6 +132,7 @@ class Exchange:
         self.record = LLMRecord(source=source, connection=connection, process=process)
         self.max_body = max_body
         self.done = False
+        self.last_ts: float | None = None  # ts of the last event handled (idle expiry)
         self._request_body: _Body | None = None
         self._response_body: _Body | None = None
         self._request_ended = False
@@ -154,6 +155,7 @@ class Exchange:
     def handle(self, ev: HTTPEvent) -> list[Output]:
         if self.done:
             return []
+        self.last_ts = ev.ts
         try:
             if isinstance(ev, RequestHead):
                 return self._request_head(ev)

@@ -207,10 +207,15 @@ class Tracker:
         return out
 
     def expire(self, now: float) -> list[Output]:
-        """Close connections idle for more than IDLE_TIMEOUT_S seconds before ``now``."""
+        """Close connections idle for more than IDLE_TIMEOUT_S seconds before ``now``, and
+        flush (incomplete) exchanges idle that long on connections that stay open (an
+        HTTP/2 server whose client vanished without RST_STREAM keeps the stream forever)."""
         out: list[Output] = []
-        for key in [k for k, c in self._conns.items() if now - c.last_ts > IDLE_TIMEOUT_S]:
-            out += self.close(key, now)
+        for key, c in [(k, c) for k, c in self._conns.items() if now - c.last_ts > IDLE_TIMEOUT_S]:
+            out += self.close(key, c.last_ts)
+        for c in list(self._conns.values()):
+            for ex in [x for x in c.exchanges.values() if x.last_ts is not None and now - x.last_ts > IDLE_TIMEOUT_S]:
+                out += self._filter(c, ex.flush(ex.last_ts))
         return out
 
     @property

@@ -107,3 +107,20 @@ def test_process_exit_flushes_open_calls_incomplete():
     (rec,) = _records(t.close_pid(7, T0 + 5))
     assert rec.complete is False and rec.response.status == 200
     assert t.open_connections == 0
+
+
+def test_an_idle_exchange_on_a_live_connection_is_flushed():
+    # Exchange 0 waits for the rest of its response forever while the connection stays busy
+    # (a pipelined second request): expire() flushes exchange 0 alone, ended at its last event.
+    from llmspy.core.tracker import IDLE_TIMEOUT_S
+
+    req, resp = _chat("waiting")
+    req2, _ = _chat("later")
+    t = Tracker(mode="llm")
+    head_end = resp.index(b"\r\n\r\n") + 4
+    out = t.feed(_ev("send", req, 0)) + t.feed(_ev("recv", resp[:head_end], 1))
+    out += t.feed(_ev("send", req2, IDLE_TIMEOUT_S - 10))
+    assert _records(out) == [] and t.expire(T0 + IDLE_TIMEOUT_S / 2) == []
+    (rec,) = _records(t.expire(T0 + 2 + IDLE_TIMEOUT_S))
+    assert rec.complete is False and rec.timing.end == T0 + 1
+    assert rec.request.messages[0].content == "waiting" and t.open_connections == 1
