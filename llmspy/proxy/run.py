@@ -118,6 +118,8 @@ def _listen_error(messages: list[str]) -> str:
     text = "; ".join(messages) or "no listening socket"
     m = re.search(r"\[Errno (\d+)\]", text)
     if m is None:
+        if "could not bind on any address" in text:  # mitmproxy lost the errno on the way
+            return "could not bind that address (is it an address of this machine? check --listen-host)"
         return text
     code = int(m.group(1))
     hint = {errno.EADDRINUSE: "another program uses it; pick another --port, or 0 for any free one",
