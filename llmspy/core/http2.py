@@ -227,14 +227,12 @@ class HTTP2Parser:
     or the connection with None: unended messages get End(complete=False), requests without
     a response Reset.
 
-    ``preface_seen`` is what the caller knows about the preface (the tracker's sniffer may have
-    seen it); the parser does not depend on it: it skips the preface when the bytes begin with
-    it and finds frame boundaries itself (module comment), whatever the caller saw or fed.
-    Never raises on bad input.
+    The parser skips the client preface when the request bytes begin with it and finds frame
+    boundaries itself (module comment), so a capture may start anywhere. Never raises on bad
+    input.
     """
 
-    def __init__(self, preface_seen: bool = True) -> None:
-        self.preface_seen = preface_seen
+    def __init__(self) -> None:
         self._request = _Direction(REQUEST)
         self._response = _Direction(RESPONSE)
         self._streams: dict[int, _Stream] = {}

@@ -255,11 +255,7 @@ class Tracker:
         c.role = c.connection.role = role
         c.protocol = protocol
         c.connection.http_version = "2" if protocol == "h2" else "1.1"
-        if protocol == "h2":
-            preface = c.sniffed[ev.dir].startswith(H2_PREFACE[:1]) and sender == "client"
-            c.parser = HTTP2Parser(preface_seen=not preface)
-        else:
-            c.parser = HTTP1Parser()
+        c.parser = HTTP2Parser() if protocol == "h2" else HTTP1Parser()
         out: list[Output] = []
         pending, c.pending = c.pending + [(ev.dir, ev.data, ev.ts, _lost(ev))], []
         for direction, data, ts, lost in pending:

@@ -178,9 +178,8 @@ STREAMING_EVENTS = [
 
 
 @pytest.mark.parametrize("split", SPLITS)
-@pytest.mark.parametrize("preface_seen", [True, False])  # a hint only: the bytes decide
-def test_streamed_exchange(split, preface_seen):
-    parser = HTTP2Parser(preface_seen=preface_seen)
+def test_streamed_exchange(split):
+    parser = HTTP2Parser()
     assert canonical(run(parser, streaming_conversation(), SPLITS[split])) == STREAMING_EVENTS
     assert parser.skipped_bytes == {Q: 0, A: 0}
 
@@ -462,14 +461,13 @@ def two_requests(client, server):
 
 
 @pytest.mark.parametrize("split", SPLITS)
-@pytest.mark.parametrize("preface_seen", [True, False])
-def test_mid_connection_capture_delivers_data_without_headers(split, preface_seen):
+def test_mid_connection_capture_delivers_data_without_headers(split):
     # The capture missed the preface, SETTINGS and stream 1: stream 3's header blocks refer
     # to dynamic table entries it never saw (InvalidTableIndexError inside hpack).
     client, server = Peer(), Peer()
     _, _, second_q, second_a = two_requests(client, server)
     conversation = [(Q, second_q), (A, second_a)]
-    parser = HTTP2Parser(preface_seen=preface_seen)
+    parser = HTTP2Parser()
     events = canonical(run(parser, conversation, SPLITS[split]))
     # The trailer block is a new literal: it needs no table entry, so it decodes.
     assert events == unknown_heads(3, Q) + [body(3, Q, BODY), end(3, Q)] + unknown_heads(3, A)[1:] + [
@@ -485,7 +483,7 @@ def test_mid_connection_literal_only_blocks_still_decode():
     _, _, second_q, _ = two_requests(client, server)
     fresh = Peer()
     conversation = [(Q, second_q + fresh.headers(5, REQ, end_stream=True))]
-    events = canonical(run(HTTP2Parser(preface_seen=False), conversation))
+    events = canonical(run(HTTP2Parser(), conversation))
     assert events[:3] == unknown_heads(3, Q) + [body(3, Q, BODY), end(3, Q)]
     assert request_head(5) in events
 
@@ -506,7 +504,7 @@ def test_table_size_update_to_zero_restores_hpack_sync():
             + client.headers(9, REQ, end_stream=True),
         )
     ]
-    events = canonical(run(HTTP2Parser(preface_seen=False), conversation))
+    events = canonical(run(HTTP2Parser(), conversation))
     assert events[0] == unknown_heads(3, Q)[0]
     assert [e for e in events if e[0] == "RequestHead"][1:] == [
         request_head(5),
@@ -517,13 +515,13 @@ def test_table_size_update_to_zero_restores_hpack_sync():
 
 @pytest.mark.parametrize("split", SPLITS)
 def test_capture_starting_inside_a_frame_resyncs(split):
-    # preface_seen=False: the first bytes are the middle of a DATA frame on each side.
+    # The first bytes are the middle of a DATA frame on each side.
     client, server = Peer(), Peer()
     first_q, first_a, second_q, second_a = two_requests(client, server)
     long_q = data(1, b"x" * 300)
     long_a = data(1, b'{"delta":"' + b"y" * 500 + b'"}')
     conversation = [(Q, long_q[100:] + second_q), (A, long_a[37:] + second_a)]
-    parser = HTTP2Parser(preface_seen=False)
+    parser = HTTP2Parser()
     events = canonical(run(parser, conversation, SPLITS[split]))
     assert parser.skipped_bytes == {Q: len(long_q) - 100, A: len(long_a) - 37}
     assert events == unknown_heads(3, Q) + [body(3, Q, BODY), end(3, Q)] + unknown_heads(3, A)[1:] + [
@@ -534,7 +532,7 @@ def test_capture_starting_inside_a_frame_resyncs(split):
 
 def test_a_missed_headers_frame_gives_placeholder_heads_then_data():
     conversation = [(A, data(7, SSE[0]) + data(7, SSE[2], end_stream=True))]
-    events = canonical(run(HTTP2Parser(preface_seen=False), conversation))
+    events = canonical(run(HTTP2Parser(), conversation))
     assert events == unknown_heads(7, A) + [body(7, A, SSE[0] + SSE[2]), end(7, A), end(7, Q, complete=False)]
 
 
@@ -612,7 +610,7 @@ def test_bad_padding_is_a_protocol_error():
 
 
 def test_http1_bytes_are_never_taken_for_frames_when_hunting():
-    parser = HTTP2Parser(preface_seen=False)
+    parser = HTTP2Parser()
     assert (
         parser.feed(Q, b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n\r\n" * 20, 1.0) == []
     )
@@ -668,9 +666,9 @@ def test_any_split_gives_the_same_events(drawn):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([Q, A]), st.binary(max_size=80)), max_size=10), st.booleans())
-def test_arbitrary_bytes_never_raise(conversation, preface_seen):
-    parser = HTTP2Parser(preface_seen=preface_seen)
+@given(st.lists(st.tuples(st.sampled_from([Q, A]), st.binary(max_size=80)), max_size=10))
+def test_arbitrary_bytes_never_raise(conversation):
+    parser = HTTP2Parser()
     for i, (side, chunk) in enumerate(conversation):
         parser.feed(side, (PREFACE if i == 0 and side == Q else b"") + chunk, float(i))
     parser.close(None, 99.0)
@@ -679,7 +677,7 @@ def test_arbitrary_bytes_never_raise(conversation, preface_seen):
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_mutated_conversations_never_raise(drawn):
-    parser = HTTP2Parser(preface_seen=drawn.draw(st.booleans()))
+    parser = HTTP2Parser()
     for side, chunk in composite():
         if drawn.draw(st.booleans()):
             at = drawn.draw(st.integers(0, len(chunk) - 1))
@@ -694,9 +692,9 @@ def test_any_split_of_a_mid_frame_capture_gives_the_same_events(drawn, q_start, 
     client, server = Peer(), Peer()
     first_q, first_a, second_q, second_a = two_requests(client, server)
     conversation = [(Q, first_q[q_start:] + second_q), (A, first_a[a_start:] + second_a)]
-    reference = run(HTTP2Parser(preface_seen=False), conversation)
+    reference = run(HTTP2Parser(), conversation)
     events = run(
-        HTTP2Parser(preface_seen=False),
+        HTTP2Parser(),
         conversation,
         lambda chunk: cut(chunk, drawn.draw(st.lists(st.integers(1, max(1, len(chunk) - 1)), max_size=12))),
     )
