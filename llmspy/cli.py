@@ -8,7 +8,6 @@ import sys
 import click
 
 from . import __version__
-from .core.tracker import MODES
 
 __all__ = ["main"]
 
@@ -146,6 +145,7 @@ def replay(file, llm_only, all_, fmt, output, debug):
       llmspy replay --format jsonl capture.jsonl > records.jsonl
       llmspy replay flows.mitm
     """
+    from .core.events import CallDone, Notice
     from .replay import ReplayError, replay_file
     from .sinks import Totals, fan_out
 
@@ -155,9 +155,9 @@ def replay(file, llm_only, all_, fmt, output, debug):
     errors = 0
     try:
         for event in replay_file(file, mode):
-            if type(event).__name__ == "CallDone":
+            if isinstance(event, CallDone):
                 totals.add(event.record)
-            elif type(event).__name__ == "Notice" and event.level == "error":
+            elif isinstance(event, Notice) and event.level == "error":
                 errors += 1
             fan_out(sinks, event)
     except ReplayError as e:
@@ -165,7 +165,7 @@ def replay(file, llm_only, all_, fmt, output, debug):
     except KeyboardInterrupt:
         pass
     for s in sinks:
-        s.close(totals if fmt == "pretty" and s is sinks[1] else None)
+        s.close(totals)  # the pretty view prints them; the others ignore them
     if errors and not totals.records:
         sys.exit(1)
 

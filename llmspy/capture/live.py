@@ -176,7 +176,7 @@ class LiveCapture:
             self.raw.close()
             _stderr(f"{self.raw.events} raw events, {self.totals.lost_events} lost")
         for s in self.sinks:
-            s.close(self.totals if s is self.sinks[1] and self.opts.fmt == "pretty" else None)
+            s.close(self.totals)  # the pretty view prints them; the others ignore them
         if self.opts.fmt != "pretty" and self.raw is None:
             _stderr(self.totals.summary())
         return self.totals

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..record import Connection, Process
 from .capture import CLOSE, RECV, SEND, CaptureEvent
-from .events import REQUEST, RESPONSE, CallDone, CallStarted, HTTPEvent, Notice, Output, ProtocolError, RequestHead
+from .events import REQUEST, RESPONSE, CallDone, HTTPEvent, Notice, Output, ProtocolError, RequestHead
 from .exchange import Exchange
 from .http1 import HTTP1Parser
 from .http2 import HTTP2Parser
@@ -151,11 +151,9 @@ class Tracker:
         self.mode = mode
         self.max_body = max_body
         self._conns: OrderedDict[str, _Conn] = OrderedDict()
-        self.stats = {"events": 0, "bytes": 0, "calls": 0, "records": 0, "protocol_errors": 0}
 
     # -- input ------------------------------------------------------------------------------
     def feed(self, ev: CaptureEvent) -> list[Output]:
-        self.stats["events"] += 1
         if ev.dir == CLOSE:
             return self.close(ev.conn, ev.ts)
         c = self._conns.get(ev.conn)
@@ -175,7 +173,6 @@ class Tracker:
             c.connection.server = ev.server
         if c.muted or not ev.data:
             return out
-        self.stats["bytes"] += len(ev.data)
         if c.parser is None:
             return out + self._sniff_feed(c, ev)
         return out + self._parse(c, ev.dir, ev.data, ev.ts, _lost(ev))
@@ -305,7 +302,6 @@ class Tracker:
         out: list[Output] = []
         for ev in events:
             if isinstance(ev, ProtocolError):
-                self.stats["protocol_errors"] += 1
                 out.append(Notice(f"connection {c.key} ({c.connection.server or 'unknown host'}): {ev.message}"))
                 if ev.stream_id in c.exchanges:
                     out += self._filter(c, c.exchanges[ev.stream_id].flush(ev.ts))
@@ -331,26 +327,18 @@ class Tracker:
         return out
 
     def _filter(self, c: _Conn, outputs: list[Output]) -> list[Output]:
+        """Connection bookkeeping for finished exchanges, then the mode's filter."""
         out: list[Output] = []
         for o in outputs:
-            if isinstance(o, Notice):
-                out.append(o)
-                continue
-            rec = o.record
-            if isinstance(o, CallDone):
+            done = isinstance(o, CallDone)
+            if done:
                 c.bulk_bytes = 0
-                for sid, ex in list(c.exchanges.items()):
-                    if ex.record is rec:
-                        del c.exchanges[sid]
-                self.stats["calls"] += 1
-                if rec.kind == "llm":
-                    c.llm_seen = True
-                if visible(o, self.mode):
-                    self.stats["records"] += 1
-                    out.append(o)
-                out += self._maybe_mute(c, rec)
-            elif visible(o, self.mode):
+                c.exchanges = {sid: ex for sid, ex in c.exchanges.items() if ex.record is not o.record}
+                c.llm_seen = c.llm_seen or o.record.kind == "llm"
+            if visible(o, self.mode):
                 out.append(o)
+            if done:
+                out += self._maybe_mute(c, o.record)
         return out
 
     def _maybe_mute(self, c: _Conn, rec) -> list[Output]:

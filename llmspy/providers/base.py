@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..core.events import StreamItem
-from ..record import Error, LLMRecord, Message, Tool, ToolCall, Usage
+from ..record import Error, LLMRecord, Message, Tool, ToolCall
 
 __all__ = [
     "HTTPRequest",

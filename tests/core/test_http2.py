@@ -644,6 +644,11 @@ def composite():
     ]
 
 
+def random_cuts(drawn):
+    """A splitter that cuts each chunk at up to 12 places hypothesis draws."""
+    return lambda chunk: cut(chunk, drawn.draw(st.lists(st.integers(1, max(1, len(chunk) - 1)), max_size=12)))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_any_split_gives_the_same_events(drawn):
@@ -652,7 +657,7 @@ def test_any_split_gives_the_same_events(drawn):
     events = run(
         HTTP2Parser(),
         conversation,
-        lambda chunk: cut(chunk, drawn.draw(st.lists(st.integers(1, max(1, len(chunk) - 1)), max_size=12))),
+        random_cuts(drawn),
     )
     assert without_data(events) == without_data(reference)
     assert bodies(events) == bodies(reference)
@@ -696,7 +701,7 @@ def test_any_split_of_a_mid_frame_capture_gives_the_same_events(drawn, q_start, 
     events = run(
         HTTP2Parser(),
         conversation,
-        lambda chunk: cut(chunk, drawn.draw(st.lists(st.integers(1, max(1, len(chunk) - 1)), max_size=12))),
+        random_cuts(drawn),
     )
     assert without_data(events) == without_data(reference)
     assert bodies(events) == bodies(reference)
